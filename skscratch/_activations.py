@@ -1,0 +1,91 @@
+"""Activation functions and their derivatives, as two small registries.
+
+Each activation works **in place** on the pre-activation ``Z = A @ W + b`` and
+returns it, so the forward pass allocates nothing extra. Each derivative is
+written in terms of the activation's *output* ``A = f(Z)``, because that is
+what backpropagation has at hand, and multiplies the incoming error signal
+``delta`` (dLoss/dA) by ``f'(Z)`` in place, turning it into dLoss/dZ.
+
+This module imports only NumPy.
+"""
+
+import numpy as np
+
+
+def identity(Z):
+    """f(z) = z."""
+    return Z
+
+
+def logistic(Z):
+    """f(z) = 1 / (1 + exp(-z)), written so that exp never overflows.
+
+    With e = exp(-|z|) <= 1: f(z) = 1 / (1 + e) for z >= 0 and e / (1 + e)
+    for z < 0. Both are exact to rounding, even at z = +-1000 and for
+    probabilities far below machine epsilon.
+    """
+    e = np.exp(-np.abs(Z))
+    return np.divide(np.where(Z >= 0, 1.0, e), 1.0 + e, out=Z)
+
+
+def tanh(Z):
+    """f(z) = tanh(z)."""
+    return np.tanh(Z, out=Z)
+
+
+def relu(Z):
+    """f(z) = max(z, 0)."""
+    return np.maximum(Z, 0, out=Z)
+
+
+def softmax(Z):
+    """f(z)_k = exp(z_k) / sum_j exp(z_j), row by row.
+
+    Subtracting the row maximum first leaves the result unchanged and keeps
+    every exponent <= 0, so exp cannot overflow.
+    """
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+ACTIVATIONS = {
+    "identity": identity,
+    "logistic": logistic,
+    "tanh": tanh,
+    "relu": relu,
+    "softmax": softmax,
+}
+
+
+def identity_derivative(A, delta):
+    """f'(z) = 1: delta is unchanged."""
+    return delta
+
+
+def logistic_derivative(A, delta):
+    """f'(z) = f(z) (1 - f(z)) = A (1 - A)."""
+    delta *= A
+    delta *= 1.0 - A
+    return delta
+
+
+def tanh_derivative(A, delta):
+    """f'(z) = 1 - tanh(z)^2 = 1 - A^2."""
+    delta *= 1.0 - A**2
+    return delta
+
+
+def relu_derivative(A, delta):
+    """f'(z) = 1 if z > 0 else 0, and z > 0 exactly where A > 0."""
+    delta[A <= 0] = 0.0
+    return delta
+
+
+DERIVATIVES = {
+    "identity": identity_derivative,
+    "logistic": logistic_derivative,
+    "tanh": tanh_derivative,
+    "relu": relu_derivative,
+}

@@ -1,0 +1,894 @@
+"""The scikit-learn estimators around the NumPy core in ``_network.py``.
+
+This is where scikit-learn lives: parameter validation, input checks, label
+encoding, the training loop, early stopping and the L-BFGS driver. The maths
+of the network (forward, backward, optimizers) is in the modules this one
+imports and never depends on scikit-learn.
+
+The data's way through ``fit`` reads straight down::
+
+    validate_data -> encode labels -> init params -> for each epoch: shuffle ->
+    for each batch: forward -> loss -> backward -> optimizer step ->
+    record history -> stopping rule
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import shuffle as shuffle_indices
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from . import _network
+from ._activations import ACTIVATIONS
+from ._optimizers import SGD, Adam
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _is_packed(arrays, flat):
+    """True if ``arrays`` are consecutive C-contiguous views filling ``flat``."""
+    offset = 0
+    for a in arrays:
+        if (
+            a.base is not flat
+            or not a.flags.c_contiguous
+            or a.ctypes.data != flat.ctypes.data + offset * flat.itemsize
+        ):
+            return False
+        offset += a.size
+    return offset == flat.size
+
+
+class BaseMLPScratch(BaseEstimator, ABC):
+    """Base class of the skscratch multi-layer perceptrons.
+
+    Warning: do not use this class directly; use the derived estimators.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self, hidden_layer_sizes, activation, solver, alpha, batch_size,
+        learning_rate, learning_rate_init, power_t, max_iter, shuffle,
+        random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
+        early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+        n_iter_no_change, max_fun,
+    ):  # fmt: skip
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------
+    # What a subclass defines: targets, output layer and validation score.
+
+    @abstractmethod
+    def _validate_input(self, X, y, reset):
+        """Validate X and y; return X (float32 or float64) and y."""
+
+    @abstractmethod
+    def _encode_targets(self, y, first_pass, incremental, classes=None):
+        """Return the 2-D training targets Y and set the target encoding."""
+
+    @abstractmethod
+    def _output_activation(self, Y):
+        """Name of the output activation (which also picks the loss)."""
+
+    @abstractmethod
+    def _validation_score(self, X, Y, sample_weight):
+        """Score of the current network on encoded validation targets Y."""
+
+    def _stratify_labels(self, Y):
+        """Labels to stratify the early-stopping split on, or None."""
+        return None
+
+    # ------------------------------------------------------------------
+    # Parameters: one flat vector, with coefs_ and intercepts_ as views.
+
+    def _layer_units(self):
+        return [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+
+    def _set_flat_params(self, flat, layer_units):
+        self._flat_params = flat
+        self.coefs_, self.intercepts_ = _network.unpack(flat, layer_units)
+
+    def _get_flat_params(self):
+        """The flat parameter vector behind ``coefs_`` and ``intercepts_``.
+
+        After unpickling, or when a user assigned new arrays to ``coefs_`` or
+        ``intercepts_``, the arrays are packed again into one vector.
+        """
+        flat = getattr(self, "_flat_params", None)
+        arrays = [*self.coefs_, *self.intercepts_]
+        if flat is None or not _is_packed(arrays, flat):
+            flat = np.concatenate([np.ravel(a) for a in arrays])
+            self._set_flat_params(flat, self._layer_units())
+        return flat
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_ and intercepts_ hold the values; the vector is rebuilt on demand
+        state.pop("_flat_params", None)
+        return state
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
+                raise ValueError(
+                    "hidden_layer_sizes must hold positive integers, got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+        return [int(size) for size in sizes]
+
+    # ------------------------------------------------------------------
+    # Training
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        hidden_layer_sizes = self._hidden_layer_sizes()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y = self._validate_input(X, y, reset=first_pass)
+        if not first_pass:
+            # a network keeps the dtype it was created with
+            X = X.astype(self.coefs_[0].dtype, copy=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    "sample_weight sums to zero: at least one sample needs a "
+                    "positive weight."
+                )
+        Y = self._encode_targets(y, first_pass, incremental, classes)
+        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(Y, layer_units, X.dtype, random_state)
+        elif self._layer_units() != layer_units:
+            raise ValueError(
+                f"Cannot continue training: the fitted network has layer sizes "
+                f"{self._layer_units()}, but the data and hidden_layer_sizes give "
+                f"{layer_units}. Fit with warm_start=False to start a new network."
+            )
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, sample_weight, random_state, incremental)
+        else:
+            self._fit_lbfgs(X, Y, sample_weight)
+        return self
+
+    def _initialize(self, Y, layer_units, dtype, random_state):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation(Y)
+        flat = _network.init_params(layer_units, self.activation, random_state, dtype)
+        self._set_flat_params(flat, layer_units)
+        self._optimizer = None
+        self._best_params = flat.copy()
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _new_optimizer(self, params):
+        if self.solver == "sgd":
+            return SGD(
+                params, self.learning_rate_init, self.learning_rate,
+                self.momentum, self.nesterovs_momentum, self.power_t,
+            )  # fmt: skip
+        return Adam(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+
+    def _loss_and_gradients(self, X, Y, sample_weight, grads):
+        coef_grads, intercept_grads = _network.unpack(grads, self._layer_units())
+        return _network.loss_and_gradients(
+            X, Y, self.coefs_, self.intercepts_, coef_grads, intercept_grads,
+            self.activation, self.out_activation_, self.alpha, sample_weight,
+        )  # fmt: skip
+
+    def _raise_non_finite_start(self, loss, X):
+        """The loss of the starting weights is not finite: say why."""
+        if not np.isfinite(self._get_flat_params()).all():
+            raise ValueError(
+                f"The network's weights contain NaN or infinity (loss = {loss}). "
+                "Fit with warm_start=False to start from fresh weights."
+            )
+        raise ValueError(
+            f"The loss is {loss} before any update: X has values too large for "
+            f"this network (largest |x| = {abs(X).max():.3g}) and the forward "
+            "pass overflows. Scale the input first, e.g. with StandardScaler."
+        )
+
+    def _validation_split(self, X, Y, sample_weight, random_state):
+        if self.validation_fraction == 0:
+            raise ValueError("early_stopping=True needs validation_fraction > 0.")
+        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+        split = dict(random_state=random_state, test_size=self.validation_fraction)
+        stratify = self._stratify_labels(Y)
+        try:
+            parts = train_test_split(*arrays, stratify=stratify, **split)
+        except ValueError as error:
+            if stratify is None:
+                raise
+            warnings.warn(
+                f"The early-stopping validation split cannot be stratified ({error}); "
+                "using a random split instead.",
+                UserWarning,
+            )
+            parts = train_test_split(*arrays, **split)
+        X_train, X_val, Y_train, Y_val = parts[:4]
+        sw_train, sw_val = parts[4:] if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
+
+    def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        params = self._get_flat_params()
+        if not incremental or self._optimizer is None:
+            self._optimizer = self._new_optimizer(params)
+        grads = np.empty_like(params)
+        validation = None
+        if self.early_stopping:
+            X, Y, sample_weight, validation = self._validation_split(
+                X, Y, sample_weight, random_state
+            )
+
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        sample_idx = np.arange(n_samples)
+        last_good = params.copy()  # weights at the start of the current epoch
+        first_batch = True
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle_indices(sample_idx, random_state=random_state)
+                np.copyto(last_good, params)
+                accumulated_loss = 0.0
+                for batch in gen_batches(n_samples, batch_size):
+                    idx = sample_idx[batch] if self.shuffle else batch
+                    sw_batch = None if sample_weight is None else sample_weight[idx]
+                    if sw_batch is not None and not sw_batch.sum() > 0:
+                        continue  # samples of weight 0 teach nothing
+                    # forward, loss and backward
+                    batch_loss = self._loss_and_gradients(X[idx], Y[idx], sw_batch, grads)
+                    if not np.isfinite(batch_loss):
+                        if first_batch:
+                            self._raise_non_finite_start(batch_loss, X)
+                        accumulated_loss = batch_loss
+                        break
+                    first_batch = False
+                    accumulated_loss += batch_loss * (batch.stop - batch.start)
+                    # update
+                    self._optimizer.update_params(params, grads)
+
+                # record history
+                loss = float(accumulated_loss) / n_samples
+                if not (np.isfinite(loss) and np.isfinite(params).all()):
+                    self._diverged(params, last_good, loss)
+                    break
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_samples
+                self.loss_curve_.append(loss)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                # stopping rule
+                self._update_no_improvement_count(validation)
+                self._optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if self.early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                        "the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if self.early_stopping:
+            np.copyto(params, self._best_params)  # restore the best weights
+
+    def _diverged(self, params, last_good, loss):
+        """Training blew up: restore the last good weights and say so."""
+        np.copyto(params, last_good)
+        self._optimizer = None  # its moments saw the blow-up: start afresh
+        warnings.warn(
+            f"Training diverged in epoch {self.n_iter_ + 1}: the training loss "
+            f"became {loss}. The weights from the end of epoch {self.n_iter_} "
+            f"were restored. Try a smaller learning_rate_init "
+            f"(now {self.learning_rate_init}).",
+            ConvergenceWarning,
+        )
+
+    def _update_no_improvement_count(self, validation):
+        if self.early_stopping:
+            score = self._validation_score(*validation)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                np.copyto(self._best_params, self._get_flat_params())
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        params = self._get_flat_params()
+        start = params.copy()
+        grads = np.empty_like(params)
+        n_evaluations = 0
+
+        def loss_and_grad(packed):
+            nonlocal n_evaluations
+            params[...] = packed
+            loss = self._loss_and_gradients(X, Y, sample_weight, grads)
+            if n_evaluations == 0 and not np.isfinite(loss):
+                self._raise_non_finite_start(loss, X)
+            n_evaluations += 1
+            return float(loss), grads.astype(np.float64)
+
+        def record(intermediate_result):
+            # called once per L-BFGS iteration (SciPy >= 1.11 passes the result)
+            loss = getattr(intermediate_result, "fun", None)
+            if loss is not None:
+                self.loss_curve_.append(float(loss))
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (len(self.loss_curve_), loss))
+
+        result = scipy.optimize.minimize(
+            loss_and_grad,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        params[...] = result.x
+        if not np.isfinite(params).all():
+            params[...] = start
+            raise ValueError(
+                "L-BFGS produced non-finite weights; the weights from before this "
+                "fit were restored. The input data may contain large values and "
+                "need to be scaled."
+            )
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = float(result.fun)
+        self.best_loss_ = min(self.loss_curve_ or [self.loss_])
+        if result.status != 0:
+            message = (
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={result.status}):\n{result.message}\n"
+            )
+            if self.n_iter_ == self.max_iter:
+                message += (
+                    "\nIncrease the number of iterations to improve the "
+                    f"convergence (max_iter={self.max_iter})."
+                )
+            warnings.warn(message, ConvergenceWarning)
+
+    # ------------------------------------------------------------------
+    # Prediction
+
+    def _logits(self, X, check_input=True, check_finite=True):
+        """The output layer's pre-activation Z_L for X, shape (n_samples, n_outputs)."""
+        if check_input:
+            X = validate_data(
+                self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+            )
+        Z = _network.forward(X, self.coefs_, self.intercepts_, self.activation, "identity")[-1]
+        if check_finite and not np.isfinite(Z).all():
+            if not all(np.isfinite(a).all() for a in [*self.coefs_, *self.intercepts_]):
+                raise ValueError(
+                    "The model's weights contain NaN or infinity, so it cannot "
+                    "predict. Fit it again."
+                )
+            raise ValueError(
+                "The forward pass overflowed: X has values too large for this "
+                f"network (largest |x| = {abs(X).max():.3g}). Scale the input "
+                "the way the training data was scaled."
+            )
+        return Z
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data. float32 input trains in float32, float64 input in
+            float64; other numeric input is converted to float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, non-negative with a positive sum.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
+    """Multi-layer perceptron classifier, with backpropagation written in NumPy.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, fitted attributes, methods and behaviour. It
+    minimises the log-loss with L-BFGS, SGD or Adam. Multiclass targets get
+    a softmax output; binary and multilabel targets get logistic outputs.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
+        tanh(x) or max(0, x).
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        "lbfgs" is SciPy's quasi-Newton L-BFGS-B on the full batch; "sgd" is
+        stochastic gradient descent with momentum; "adam" is Adam. Adam suits
+        thousands of samples or more; L-BFGS often wins on small data.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty, ``alpha / (2 S) * sum ||W||^2``, where S is
+        the sum of the sample weights of the batch (its size when unweighted).
+    batch_size : int or "auto", default="auto"
+        Minibatch size for the stochastic solvers; "auto" is
+        ``min(200, n_samples)``. L-BFGS uses the full batch.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of ``solver="sgd"``: constant; divided by
+        ``(t + 1) ** power_t`` where t counts the samples seen; or divided by
+        5 each time training stops improving by ``tol``.
+    learning_rate_init : float, default=0.001
+        Initial learning rate of "sgd" and "adam".
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (L-BFGS).
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch (stochastic solvers).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the early-stopping split and the
+        shuffling. The same seed draws the same initial weights as
+        scikit-learn's MLPClassifier.
+    tol : float, default=1e-4
+        Training stops when the loss (or validation score) has not improved by
+        at least ``tol`` for ``n_iter_no_change`` consecutive epochs. For
+        L-BFGS it is the gradient tolerance.
+    verbose : bool, default=False
+        Print one line per epoch to stdout.
+    warm_start : bool, default=False
+        Reuse the previous solution as the starting point of ``fit``.
+    momentum : float, default=0.9
+        Momentum of "sgd", in [0, 1].
+    nesterovs_momentum : bool, default=True
+        Whether "sgd" uses Nesterov's momentum.
+    early_stopping : bool, default=False
+        Set aside ``validation_fraction`` of the training data, stratified by
+        class (not for multilabel targets), stop when its accuracy stops
+        improving and restore the best weights. Stochastic solvers only.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's first and second moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping (stochastic solvers).
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of L-BFGS.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel targets, the label indices).
+    loss_ : float
+        The loss (log-loss plus L2 penalty) at the end of training.
+    best_loss_ : float or None
+        The lowest training loss reached; None with early stopping.
+    loss_curve_ : list of float
+        The training loss after each epoch (each L-BFGS iteration).
+    validation_scores_ : list of float or None
+        Accuracy on the validation split after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        The best validation accuracy, with early stopping.
+    t_ : int
+        Number of training samples seen by the stochastic solver.
+    coefs_ : list of ndarray of shape (fan_in, fan_out)
+        Weight matrix of each layer.
+    intercepts_ : list of ndarray of shape (fan_out,)
+        Bias vector of each layer.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit, when X has string column names.
+    n_iter_ : int
+        Number of epochs (iterations) run by the last fit.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        Output activation: "softmax" or "logistic".
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The estimator this one replaces.
+
+    Notes
+    -----
+    Differences from scikit-learn, each deliberate:
+
+    - ``y`` with a single class raises a ValueError (scikit-learn fits it and
+      returns two probability columns for one class).
+    - ``predict_log_proba`` is computed from the logits, so it stays finite
+      where a probability underflows to 0.
+    - The early-stopping split is stratified for multiclass targets too.
+    - Non-finite weights or an input that overflows the network raise a
+      ValueError instead of returning NaN; a training loss that becomes
+      non-finite stops training with a ConvergenceWarning and restores the
+      last good weights.
+    - L-BFGS records ``loss_curve_`` and ``best_loss_`` as well.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skscratch import MLPScratchClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = MLPScratchClassifier(hidden_layer_sizes=(16,), solver="lbfgs",
+    ...                            max_iter=500, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    >>> clf.predict_proba(X_test[:2]).round(2)
+    array([[0.  , 0.01, 0.99],
+           [0.  , 1.  , 0.  ]])
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+
+    def _validate_input(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), reset=reset,
+        )  # fmt: skip
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        return X, y
+
+    def _encode_targets(self, y, first_pass, incremental, classes=None):
+        if first_pass:
+            binarizer = LabelBinarizer()
+            multilabel = type_of_target(y).startswith("multilabel")
+            binarizer.fit(y if classes is None or multilabel else classes)
+            if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, "
+                    f"but the data contain only one class: {binarizer.classes_[0]!r}."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
+            y_classes = unique_labels(y)
+            if self.warm_start and not incremental and set(y_classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {self.classes_}, "
+                    f"`y` has {y_classes}"
+                )
+            unknown = np.setdiff1d(y_classes, self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`: {unknown}. "
+                    f"`self.classes_` has {self.classes_}."
+                )
+        # bool keeps float32 training in float32
+        return self._label_binarizer.transform(y).astype(bool)
+
+    def _output_activation(self, Y):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _stratify_labels(self, Y):
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return None
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+
+    def _validation_score(self, X, Y, sample_weight):
+        """Accuracy (subset accuracy for multilabel) on encoded targets Y."""
+        Z = self._logits(X, check_input=False, check_finite=False)
+        if not np.isfinite(Z).all():
+            return np.nan
+        if self.out_activation_ == "softmax":
+            correct = Z.argmax(axis=1) == Y.argmax(axis=1)
+        else:
+            correct = ((Z > 0) == Y).all(axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes (indicator rows for multilabel targets).
+        """
+        check_is_fitted(self)
+        Z = self._logits(X)
+        # p > 0.5 exactly where the logit z > 0; softmax picks the largest logit
+        return self._label_binarizer.inverse_transform(
+            Z.ravel() if self.n_outputs_ == 1 else Z, threshold=0
+        )
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``. Never NaN:
+            input that overflows the network raises a ValueError.
+        """
+        check_is_fitted(self)
+        Z = self._logits(X)
+        if self.n_outputs_ == 1:  # binary: p(class 0) = sigma(-z), p(class 1) = sigma(z)
+            Z = np.hstack([-Z, Z])
+        return ACTIVATIONS[self.out_activation_](Z)
+
+    def predict_log_proba(self, X):
+        """Log of the probability estimates.
+
+        Equal to ``log(predict_proba(X))``, but computed from the logits, so
+        it stays finite where a probability underflows to 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        Z = self._logits(X)
+        if self.out_activation_ == "softmax":
+            # log softmax(z)_k = z_k - max(z) - log(sum_j exp(z_j - max(z)))
+            Z -= Z.max(axis=1, keepdims=True)
+            return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        if self.n_outputs_ == 1:
+            Z = np.hstack([-Z, Z])
+        return -np.logaddexp(0, -Z)  # log sigma(z) = -log(1 + exp(-z))
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes across calls to partial_fit, e.g.
+            ``np.unique(y_all)``. Required on the first call, and if given
+            later it must not change. ``y`` need not hold every class.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "coefs_"):
+            if classes is None and not type_of_target(y).startswith("multilabel"):
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+            raise ValueError(
+                f"`classes={unique_labels(classes)!r}` is not the same as on the last "
+                f"call to partial_fit, was: {self.classes_!r}"
+            )
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,166 @@
+"""The from-scratch core of the multi-layer perceptron: pure NumPy, no scikit-learn.
+
+Notation. Batches are rows. For layers l = 1 .. L::
+
+    A_0 = X                           (n_samples, n_features)
+    Z_l = A_{l-1} @ W_l + b_l         W_l has shape (fan_in, fan_out)
+    A_l = f(Z_l)  for hidden layers,  P = A_L = g(Z_L) at the output
+
+The loss is a weighted mean over samples, plus an L2 penalty scaled as
+scikit-learn scales it (S = sum of the sample weights, or n_samples)::
+
+    J = sum_i s_i loss(y_i, p_i) / S  +  alpha / (2 S) * sum_l ||W_l||^2
+
+Backpropagation is the chain rule applied from the output back::
+
+    delta_L     = s * (P - Y)                         (canonical link, see _losses)
+    dJ/dW_l     = (A_{l-1}^T delta_l + alpha W_l) / S
+    dJ/db_l     = sum_i delta_l / S
+    delta_{l-1} = (delta_l @ W_l^T) * f'(Z_{l-1})     (f' written in terms of A_{l-1})
+
+All parameters live in one flat vector: first every W_l, then every b_l, the
+order in which scikit-learn packs them for L-BFGS. ``coefs`` and ``intercepts``
+are views into it, so an optimizer can update the whole network in a few
+vectorised passes.
+"""
+
+import numpy as np
+
+from ._activations import ACTIVATIONS, DERIVATIVES
+from ._losses import LOSSES
+
+
+def unpack(flat, layer_units):
+    """Views of the weight matrices and bias vectors inside ``flat``.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (n_params,)
+        Every W_l (row-major), then every b_l.
+    layer_units : list of int
+        Units per layer, input and output included.
+
+    Returns
+    -------
+    coefs, intercepts : lists of ndarray views into ``flat``
+    """
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        coefs.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for fan_out in layer_units[1:]:
+        intercepts.append(flat[start : start + fan_out])
+        start += fan_out
+    if start != flat.size:
+        raise ValueError(
+            f"expected {start} parameters for layers {layer_units}, got {flat.size}"
+        )
+    return coefs, intercepts
+
+
+def n_params(layer_units):
+    """Number of weights and biases of a network with these layer sizes."""
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(layer_units, layer_units[1:]))
+
+
+def init_params(layer_units, activation, random_state, dtype=np.float64):
+    """Glorot-uniform initialisation, drawn in the same order as scikit-learn.
+
+    Every W_l and b_l is drawn from U(-r, r) with r = sqrt(c / (fan_in + fan_out)),
+    c = 2 for the logistic activation and 6 otherwise (Glorot & Bengio, 2010).
+    Drawing layer by layer, W before b, in float64, gives the very numbers
+    ``sklearn.neural_network.MLPClassifier`` draws from the same random state.
+
+    Parameters
+    ----------
+    layer_units : list of int
+    activation : str
+    random_state : numpy.random.RandomState
+    dtype : numpy dtype
+
+    Returns
+    -------
+    flat : ndarray of shape (n_params(layer_units),)
+    """
+    flat = np.empty(n_params(layer_units), dtype=dtype)
+    coefs, intercepts = unpack(flat, layer_units)
+    factor = 2.0 if activation == "logistic" else 6.0
+    for W, b in zip(coefs, intercepts):
+        bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
+        W[...] = random_state.uniform(-bound, bound, W.shape)
+        b[...] = random_state.uniform(-bound, bound, b.shape)
+    return flat
+
+
+def forward(X, coefs, intercepts, activation, out_activation):
+    """Forward pass. Returns the list ``[A_0 = X, A_1, ..., A_L = P]``.
+
+    ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it.
+    """
+    activations = [X]
+    last = len(coefs) - 1
+    for l, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = activations[-1] @ W  # Z_l = A_{l-1} W_l + b_l
+        Z += b
+        f = ACTIVATIONS[out_activation if l == last else activation]
+        activations.append(f(Z))  # A_l = f(Z_l), in place
+    return activations
+
+
+def _matmul_into(out, a, b):
+    """out[...] = a @ b, where ``a`` may be sparse (the input layer)."""
+    if isinstance(a, np.ndarray):
+        np.matmul(a, b, out=out)
+    else:
+        out[...] = a @ b
+
+
+def loss_and_gradients(
+    X, Y, coefs, intercepts, coef_grads, intercept_grads,
+    activation, out_activation, alpha, sample_weight=None,
+):  # fmt: skip
+    """One forward and one backward pass: the loss J and its gradient.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets: one-hot or 0/1 indicators for classification.
+    coefs, intercepts : lists of ndarray
+        W_l of shape (fan_in, fan_out) and b_l of shape (fan_out,).
+    coef_grads, intercept_grads : lists of ndarray
+        Same shapes; overwritten with dJ/dW_l and dJ/db_l.
+    activation, out_activation : str
+        Keys of ``ACTIVATIONS``; ``out_activation`` also picks the loss.
+    alpha : float
+        L2 penalty strength.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    loss : float
+        J, the weighted mean loss plus the L2 penalty.
+    """
+    # forward
+    activations = forward(X, coefs, intercepts, activation, out_activation)
+    P = activations[-1]
+    S = X.shape[0] if sample_weight is None else sample_weight.sum()
+    squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
+    loss = LOSSES[out_activation](Y, P, sample_weight) + 0.5 * alpha * squared_norm / S
+
+    # backward
+    delta = P - Y  # delta_L = dJ/dZ_L (times S), the same for every canonical pair
+    if sample_weight is not None:
+        delta *= sample_weight[:, np.newaxis]
+    for l in range(len(coefs) - 1, -1, -1):
+        # dJ/dW_l = (A_{l-1}^T delta_l + alpha W_l) / S;  dJ/db_l = sum_i delta_l / S
+        _matmul_into(coef_grads[l], activations[l].T, delta)
+        coef_grads[l] += alpha * coefs[l]
+        coef_grads[l] /= S
+        np.sum(delta, axis=0, out=intercept_grads[l])
+        intercept_grads[l] /= S
+        if l > 0:
+            # delta_{l-1} = (delta_l W_l^T) * f'(Z_{l-1})
+            delta = delta @ coefs[l].T
+            DERIVATIVES[activation](activations[l], delta)
+    return loss
