@@ -1,21 +1,29 @@
 """Losses, each paired with the output activation that makes its gradient simple.
 
-For these three pairs (the "canonical links") the error at the output
-pre-activation is the same expression, ``dLoss/dZ_out = P - Y``, where
-``P = out_activation(Z_out)``. That is why ``_network.backward`` starts from
-``P - Y`` whatever the pair:
+Every loss here takes the output layer's pre-activation ``Z`` (the logits),
+not the probabilities ``P = g(Z)``. Written in terms of ``Z`` the losses are
+exact and finite for any finite logit: a probability that rounds to 0 or 1
+in floating point (``p = sigma(40)``) still has its true, finite loss. That
+also makes ``P - Y`` the exact gradient everywhere, with no clipping region
+where the loss is flat but the gradient is not.
 
-=============  ========================  ==================================
-output         loss                      per-sample loss
-=============  ========================  ==================================
-softmax        categorical cross-entropy ``-sum_k y_k log p_k``
-logistic       binary cross-entropy      ``-sum_k y_k log p_k + (1-y_k) log(1-p_k)``
-identity       half squared error        ``sum_k (y_k - p_k)^2 / 2``
-=============  ========================  ==================================
+For these three pairs (the "canonical links") the error at the output
+pre-activation is the same expression, ``dLoss/dZ = P - Y``. That is why
+``_network.loss_and_gradients`` starts backpropagation from ``P - Y``:
+
+=========  ==========================  ==============================================
+output g   loss                        per-sample loss, written in z
+=========  ==========================  ==============================================
+softmax    categorical cross-entropy   ``logsumexp(z) - sum_k y_k z_k``
+logistic   binary cross-entropy        ``sum_k log(1 + exp(z_k)) - y_k z_k``
+identity   half squared error          ``sum_k (y_k - z_k)^2 / 2``
+=========  ==========================  ==============================================
+
+(``-log softmax(z)_k = logsumexp(z) - z_k`` and
+``-y log sigma(z) - (1 - y) log(1 - sigma(z)) = log(1 + exp(z)) - y z``.)
 
 Every loss is a weighted mean over samples (weights ``sample_weight``, or all
-ones), exactly as scikit-learn's MLP computes it. Probabilities are clipped to
-``[eps, 1 - eps]`` so the log-loss is finite even at p = 0 and p = 1.
+ones), as scikit-learn's MLP computes it.
 
 This module imports only NumPy.
 """
@@ -23,31 +31,44 @@ This module imports only NumPy.
 import numpy as np
 
 
-def _clip_probabilities(P):
-    eps = np.finfo(P.dtype).eps
-    return np.clip(P, eps, 1 - eps)
+def categorical_cross_entropy(Y, Z, sample_weight=None):
+    """Mean of ``-log softmax(z)[true class]``; Y is one-hot.
 
-
-def categorical_cross_entropy(Y, P, sample_weight=None):
-    """Mean of ``-log p[true class]`` for softmax outputs; Y is one-hot."""
-    per_sample = -(np.log(_clip_probabilities(P)) * Y).sum(axis=1)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Y = np.array([[True, False]])
+    >>> float(categorical_cross_entropy(Y, np.array([[0.0, 0.0]])))  # log 2
+    0.693...
+    >>> float(categorical_cross_entropy(Y, np.array([[0.0, 1000.0]])))  # p = 0
+    1000.0
+    """
+    z_max = Z.max(axis=1, keepdims=True)
+    logsumexp = np.log(np.exp(Z - z_max).sum(axis=1)) + z_max[:, 0]
+    per_sample = logsumexp - (Z * Y).sum(axis=1)
     return np.average(per_sample, weights=sample_weight)
 
 
-def binary_cross_entropy(Y, P, sample_weight=None):
-    """Sum over outputs of the mean binary log-loss, for logistic outputs."""
-    P = _clip_probabilities(P)
-    per_sample = -np.where(Y, np.log(P), np.log1p(-P)).sum(axis=1)
+def binary_cross_entropy(Y, Z, sample_weight=None):
+    """Sum over outputs of the mean binary log-loss of ``sigma(z)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(binary_cross_entropy(np.array([[True]]), np.array([[-1000.0]])))
+    1000.0
+    """
+    per_sample = (np.logaddexp(0, Z) - Z * Y).sum(axis=1)
     return np.average(per_sample, weights=sample_weight)
 
 
-def half_squared_error(Y, P, sample_weight=None):
-    """Mean over samples of ``sum_k (y_k - p_k)^2 / 2``, for identity outputs.
+def half_squared_error(Y, Z, sample_weight=None):
+    """Mean over samples of ``sum_k (y_k - z_k)^2 / 2``.
 
-    Summing over outputs (not averaging) keeps ``P - Y`` the exact gradient
+    Summing over outputs (not averaging) keeps ``Z - Y`` the exact gradient
     for multi-output targets too.
     """
-    per_sample = ((Y - P) ** 2).sum(axis=1)
+    per_sample = ((Y - Z) ** 2).sum(axis=1)
     return 0.5 * np.average(per_sample, weights=sample_weight)
 
 

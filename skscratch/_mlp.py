@@ -653,8 +653,8 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
 
     - ``y`` with a single class raises a ValueError (scikit-learn fits it and
       returns two probability columns for one class).
-    - ``predict_log_proba`` is computed from the logits, so it stays finite
-      where a probability underflows to 0.
+    - Binary ``predict_proba`` computes p(class 0) as sigma(-z), not 1 - p, so
+      small probabilities of either class keep their full precision.
     - The early-stopping split is stratified for multiclass targets too.
     - Non-finite weights or an input that overflows the network raise a
       ValueError instead of returning NaN; a training loss that becomes
@@ -830,10 +830,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         return ACTIVATIONS[self.out_activation_](Z)
 
     def predict_log_proba(self, X):
-        """Log of the probability estimates.
-
-        Equal to ``log(predict_proba(X))``, but computed from the logits, so
-        it stays finite where a probability underflows to 0.
+        """Log of the probability estimates, ``log(predict_proba(X))``.
 
         Parameters
         ----------
@@ -843,17 +840,12 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, in the order of ``classes_``.
+            Log-probability of each class, in the order of ``classes_``;
+            -inf only where the probability itself underflows to 0.
         """
-        check_is_fitted(self)
-        Z = self._logits(X)
-        if self.out_activation_ == "softmax":
-            # log softmax(z)_k = z_k - max(z) - log(sum_j exp(z_j - max(z)))
-            Z -= Z.max(axis=1, keepdims=True)
-            return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-        if self.n_outputs_ == 1:
-            Z = np.hstack([-Z, Z])
-        return -np.logaddexp(0, -Z)  # log sigma(z) = -log(1 + exp(-z))
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

@@ -142,11 +142,12 @@ def loss_and_gradients(
         J, the weighted mean loss plus the L2 penalty.
     """
     # forward
-    activations = forward(X, coefs, intercepts, activation, out_activation)
-    P = activations[-1]
+    activations = forward(X, coefs, intercepts, activation, "identity")
+    Z_out = activations[-1]  # the logits: the loss is exact when written in them
     S = X.shape[0] if sample_weight is None else sample_weight.sum()
     squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
-    loss = LOSSES[out_activation](Y, P, sample_weight) + 0.5 * alpha * squared_norm / S
+    loss = LOSSES[out_activation](Y, Z_out, sample_weight) + 0.5 * alpha * squared_norm / S
+    P = ACTIVATIONS[out_activation](Z_out.copy())
 
     # backward
     delta = P - Y  # delta_L = dJ/dZ_L (times S), the same for every canonical pair

@@ -1,0 +1,104 @@
+"""Optimizer steps against steps computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+from skscratch import MLPScratchClassifier, _network
+from skscratch._optimizers import SGD, Adam
+
+
+def test_sgd_nesterov_two_steps_by_hand():
+    w = np.array([1.0, -2.0])
+    opt = SGD(w, learning_rate_init=0.1, momentum=0.9, nesterov=True)
+    # step 1: v = 0.9*0 - 0.1*[0.5, 0.25] = [-0.05, -0.025]
+    #         w += 0.9*v - 0.1*g = [-0.045 - 0.05, -0.0225 - 0.025]
+    opt.update_params(w, np.array([0.5, 0.25]))
+    np.testing.assert_allclose(opt.velocity, [-0.05, -0.025], rtol=1e-15)
+    np.testing.assert_allclose(w, [0.905, -2.0475], rtol=1e-15)
+    # step 2, g = [-1, 2]: v = 0.9*[-0.05, -0.025] - 0.1*[-1, 2] = [0.055, -0.2225]
+    #         w += 0.9*v - 0.1*g = [0.0495 + 0.1, -0.20025 - 0.2]
+    opt.update_params(w, np.array([-1.0, 2.0]))
+    np.testing.assert_allclose(opt.velocity, [0.055, -0.2225], rtol=1e-14)
+    np.testing.assert_allclose(w, [1.0545, -2.44775], rtol=1e-14)
+
+
+def test_sgd_plain_momentum_two_steps_by_hand():
+    w = np.array([1.0, -2.0])
+    opt = SGD(w, learning_rate_init=0.1, momentum=0.9, nesterov=False)
+    opt.update_params(w, np.array([0.5, 0.25]))  # w += v = [-0.05, -0.025]
+    np.testing.assert_allclose(w, [0.95, -2.025], rtol=1e-15)
+    opt.update_params(w, np.array([-1.0, 2.0]))  # w += v = [0.055, -0.2225]
+    np.testing.assert_allclose(w, [1.005, -2.2475], rtol=1e-14)
+
+
+def test_sgd_invscaling_and_adaptive_schedules():
+    w = np.zeros(1)
+    opt = SGD(w, learning_rate_init=0.5, lr_schedule="invscaling", power_t=0.5)
+    opt.iteration_ends(time_step=99)  # 0.5 / (99 + 1) ** 0.5
+    assert opt.learning_rate == pytest.approx(0.05, rel=1e-15)
+    opt = SGD(w, learning_rate_init=0.5, lr_schedule="adaptive")
+    assert opt.trigger_stopping("stalled.", verbose=False) is False
+    assert opt.learning_rate == pytest.approx(0.1)  # divided by 5
+
+
+def adam_by_hand(w, grads, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam, one scalar at a time, straight from Kingma & Ba's Algorithm 1."""
+    w, m, v = list(w), [0.0] * len(w), [0.0] * len(w)
+    for t, g in enumerate(grads, start=1):
+        for i in range(len(w)):
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
+            lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+            w[i] -= lr_t * m[i] / (math.sqrt(v[i]) + eps)
+    return w
+
+
+def test_adam_first_step_by_hand():
+    # t = 1: m = 0.1 g, v = 0.001 g^2, lr_t = lr sqrt(0.001) / 0.1, so the step is
+    # lr * g / (|g| + eps / sqrt(0.001)): almost exactly lr * sign(g)
+    w = np.array([1.0, -2.0, 0.0])
+    opt = Adam(w, learning_rate_init=0.01)
+    opt.update_params(w, np.array([0.5, -0.25, 0.0]))
+    expected = [1.0 - 0.01 * 0.5 / (0.5 + 1e-8 / math.sqrt(0.001)),
+                -2.0 + 0.01 * 0.25 / (0.25 + 1e-8 / math.sqrt(0.001)),
+                0.0]  # fmt: skip
+    np.testing.assert_allclose(w, expected, rtol=1e-13)
+
+
+def test_adam_three_steps_by_hand():
+    grads = [np.array([0.5, -0.25]), np.array([-1.0, 0.1]), np.array([0.3, 0.3])]
+    w = np.array([1.0, -2.0])
+    opt = Adam(w, learning_rate_init=0.01)
+    for g in grads:
+        opt.update_params(w, g)
+    assert opt.t == 3
+    np.testing.assert_allclose(w, adam_by_hand([1.0, -2.0], grads), rtol=1e-13)
+
+
+def test_float32_parameters_stay_float32():
+    for opt_class in (SGD, Adam):
+        w = np.ones(4, dtype=np.float32)
+        opt = opt_class(w, 0.01)
+        opt.update_params(w, np.full(4, 0.5, dtype=np.float32))
+        assert w.dtype == np.float32
+
+
+def test_estimator_step_is_w_minus_lr_times_gradient():
+    """One partial_fit with plain SGD on one full batch: w1 = w0 - lr * dJ/dw(w0)."""
+    X, y = load_iris(return_X_y=True)
+    clf = MLPScratchClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=0.1,
+                               batch_size=len(X), shuffle=False, alpha=0.01, random_state=0)
+    layer_units = [4, 5, 3]
+    w0 = _network.init_params(layer_units, "relu", np.random.RandomState(0))
+    grads = np.empty_like(w0)
+    coefs, intercepts = _network.unpack(w0.copy(), layer_units)
+    coef_grads, intercept_grads = _network.unpack(grads, layer_units)
+    Y = np.eye(3, dtype=bool)[y]
+    _network.loss_and_gradients(X, Y, coefs, intercepts, coef_grads, intercept_grads,
+                                "relu", "softmax", 0.01)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    w1 = np.concatenate([a.ravel() for a in clf.coefs_ + clf.intercepts_])
+    np.testing.assert_allclose(w1, w0 - 0.1 * grads, rtol=1e-12, atol=1e-15)
