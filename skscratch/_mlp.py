@@ -674,8 +674,8 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
     True
     >>> clf.predict_proba(X_test[:2]).round(2)
-    array([[0.  , 0.01, 0.99],
-           [0.  , 1.  , 0.  ]])
+    array([[0., 0., 1.],
+           [0., 1., 0.]])
     """
 
     def __init__(
