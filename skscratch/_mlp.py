@@ -304,17 +304,20 @@ class BaseMLPScratch(BaseEstimator, ABC):
         return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
 
     def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         params = self._get_flat_params()
         if not incremental or self._optimizer is None:
             self._optimizer = self._new_optimizer(params)
         grads = np.empty_like(params)
         validation = None
         if self.early_stopping:
+            if self.validation_scores_ is None:  # warm start after a fit without it
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+                self.best_loss_ = None
             X, Y, sample_weight, validation = self._validation_split(
                 X, Y, sample_weight, random_state
             )
+        elif self.best_loss_ is None:  # warm start after a fit with early stopping
+            self.best_loss_ = np.inf
 
         n_samples = X.shape[0]
         if self.batch_size == "auto":
@@ -870,6 +873,8 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         self : object
             The updated estimator.
         """
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         if not hasattr(self, "coefs_"):
             if classes is None and not type_of_target(y).startswith("multilabel"):
                 raise ValueError("classes must be passed on the first call to partial_fit.")
