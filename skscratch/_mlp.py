@@ -264,17 +264,33 @@ class BaseMLPScratch(BaseEstimator, ABC):
             self.activation, self.out_activation_, self.alpha, sample_weight,
         )  # fmt: skip
 
-    def _raise_non_finite_start(self, loss, X):
-        """The loss of the starting weights is not finite: say why."""
-        if not np.isfinite(self._get_flat_params()).all():
+    def _check_input_is_to_blame(self, start, last_good, X, Y, sample_weight):
+        """A batch's loss is not finite: raise a ValueError if the input is to blame.
+
+        If the batch's loss is not finite even with the weights this call
+        started from, the input overflows the network (or those weights were
+        not finite). Otherwise the weights diverged, which the caller handles.
+        Either way the weights of the last good epoch are restored.
+        """
+        params = self._get_flat_params()
+        np.copyto(params, start)
+        loss = self._loss_and_gradients(X, Y, sample_weight, np.empty_like(params))
+        np.copyto(params, last_good)
+        if not np.isfinite(loss):
+            self._optimizer = None
+            self._raise_non_finite(loss, X, start)
+
+    def _raise_non_finite(self, loss, X, params):
+        """The loss of the starting weights ``params`` is not finite: say why."""
+        if not np.isfinite(params).all():
             raise ValueError(
                 f"The network's weights contain NaN or infinity (loss = {loss}). "
                 "Fit with warm_start=False to start from fresh weights."
             )
         raise ValueError(
-            f"The loss is {loss} before any update: X has values too large for "
-            f"this network (largest |x| = {abs(X).max():.3g}) and the forward "
-            "pass overflows. Scale the input first, e.g. with StandardScaler."
+            f"The loss is {loss} before any update: X has values too "
+            f"large for this network (largest |x| = {abs(X).max():.3g}) and the "
+            "forward pass overflows. Scale the input first, e.g. with StandardScaler."
         )
 
     def _validation_split(self, X, Y, sample_weight, random_state):
@@ -331,8 +347,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         sample_idx = np.arange(n_samples)
+        start = params.copy()  # weights at the start of this call
         last_good = params.copy()  # weights at the start of the current epoch
-        first_batch = True
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -348,11 +364,9 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     # forward, loss and backward
                     batch_loss = self._loss_and_gradients(X[idx], Y[idx], sw_batch, grads)
                     if not np.isfinite(batch_loss):
-                        if first_batch:
-                            self._raise_non_finite_start(batch_loss, X)
-                        accumulated_loss = batch_loss
+                        self._check_input_is_to_blame(start, last_good, X[idx], Y[idx], sw_batch)
+                        accumulated_loss = batch_loss  # the weights diverged
                         break
-                    first_batch = False
                     accumulated_loss += batch_loss * (batch.stop - batch.start)
                     # update
                     self._optimizer.update_params(params, grads)
@@ -444,7 +458,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
             params[...] = packed
             loss = self._loss_and_gradients(X, Y, sample_weight, grads)
             if n_evaluations == 0 and not np.isfinite(loss):
-                self._raise_non_finite_start(loss, X)
+                self._raise_non_finite(loss, X, start)
             n_evaluations += 1
             return float(loss), grads.astype(np.float64)
 
