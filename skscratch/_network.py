@@ -147,10 +147,10 @@ def loss_and_gradients(
     S = X.shape[0] if sample_weight is None else sample_weight.sum()
     squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
     loss = LOSSES[out_activation](Y, Z_out, sample_weight) + 0.5 * alpha * squared_norm / S
-    P = ACTIVATIONS[out_activation](Z_out.copy())
 
     # backward
-    delta = P - Y  # delta_L = dJ/dZ_L (times S), the same for every canonical pair
+    delta = ACTIVATIONS[out_activation](Z_out)  # P = g(Z_L), in place: Z_L is not needed again
+    delta -= Y  # delta_L = P - Y = dJ/dZ_L (times S), the same for every canonical pair
     if sample_weight is not None:
         delta *= sample_weight[:, np.newaxis]
     for l in range(len(coefs) - 1, -1, -1):
