@@ -11,23 +11,12 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import expit, log_softmax, softmax
-from sklearn.datasets import load_digits, load_iris
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skscratch import MLPScratchClassifier
-
-@pytest.fixture(scope="module")
-def iris():
-    return load_iris(return_X_y=True)
-
-
-@pytest.fixture(scope="module")
-def digits01():
-    X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
-
 
 def make_clf(**params):
     params.setdefault("hidden_layer_sizes", (5,))

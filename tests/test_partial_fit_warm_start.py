@@ -7,36 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
+from conftest import assert_same_weights, weights
 from skscratch import MLPScratchClassifier
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module")
-def digits01():
-    X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
-
-
-@pytest.fixture(scope="module")
-def iris():
-    return load_iris(return_X_y=True)
-
-
-def weights(clf):
-    return [*clf.coefs_, *clf.intercepts_]
-
-
-def assert_same_weights(a, b):
-    assert len(weights(a)) == len(weights(b))
-    for wa, wb in zip(weights(a), weights(b)):
-        assert wa.dtype == wb.dtype and wa.shape == wb.shape
-        assert np.array_equal(wa, wb)
 
 
 # ----------------------------------------------------------------------

@@ -12,24 +12,8 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from conftest import assert_same_weights, weights
 from skscratch import MLPScratchClassifier
-
-
-@pytest.fixture(scope="module")
-def digits01():
-    X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
-
-
-def weights(clf):
-    return [*clf.coefs_, *clf.intercepts_]
-
-
-def assert_same_weights(a, b):
-    assert len(weights(a)) == len(weights(b))
-    for wa, wb in zip(weights(a), weights(b)):
-        assert wa.dtype == wb.dtype and wa.shape == wb.shape
-        assert np.array_equal(wa, wb)
 
 
 # ----------------------------------------------------------------------
