@@ -22,8 +22,8 @@ identity   half squared error          ``sum_k (y_k - z_k)^2 / 2``
 (``-log softmax(z)_k = logsumexp(z) - z_k`` and
 ``-y log sigma(z) - (1 - y) log(1 - sigma(z)) = log(1 + exp(z)) - y z``.)
 
-Every loss is a weighted mean over samples (weights ``sample_weight``, or all
-ones), as scikit-learn's MLP computes it.
+Each function returns the loss of every sample; ``_network`` takes their
+weighted mean, as scikit-learn's MLP does.
 
 This module imports only NumPy.
 """
@@ -31,45 +31,40 @@ This module imports only NumPy.
 import numpy as np
 
 
-def categorical_cross_entropy(Y, Z, sample_weight=None):
-    """Mean of ``-log softmax(z)[true class]``; Y is one-hot.
+def categorical_cross_entropy(Y, Z):
+    """``-log softmax(z)[true class]`` per sample; Y is one-hot.
 
     Examples
     --------
     >>> import numpy as np
-    >>> Y = np.array([[True, False]])
-    >>> float(categorical_cross_entropy(Y, np.array([[0.0, 0.0]])))  # log 2
-    0.693...
-    >>> float(categorical_cross_entropy(Y, np.array([[0.0, 1000.0]])))  # p = 0
-    1000.0
+    >>> Y = np.array([[True, False], [True, False]])
+    >>> categorical_cross_entropy(Y, np.array([[0.0, 0.0], [0.0, 1000.0]])).round(4).tolist()
+    [0.6931, 1000.0]
     """
     z_max = Z.max(axis=1, keepdims=True)
     logsumexp = np.log(np.exp(Z - z_max).sum(axis=1)) + z_max[:, 0]
-    per_sample = logsumexp - (Z * Y).sum(axis=1)
-    return np.average(per_sample, weights=sample_weight)
+    return logsumexp - (Z * Y).sum(axis=1)
 
 
-def binary_cross_entropy(Y, Z, sample_weight=None):
-    """Sum over outputs of the mean binary log-loss of ``sigma(z)``.
+def binary_cross_entropy(Y, Z):
+    """Sum over outputs of the binary log-loss of ``sigma(z)``, per sample.
 
     Examples
     --------
     >>> import numpy as np
-    >>> float(binary_cross_entropy(np.array([[True]]), np.array([[-1000.0]])))
-    1000.0
+    >>> binary_cross_entropy(np.array([[True], [True]]), np.array([[0.0], [-1000.0]])).round(4).tolist()
+    [0.6931, 1000.0]
     """
-    per_sample = (np.logaddexp(0, Z) - Z * Y).sum(axis=1)
-    return np.average(per_sample, weights=sample_weight)
+    return (np.logaddexp(0, Z) - Z * Y).sum(axis=1)
 
 
-def half_squared_error(Y, Z, sample_weight=None):
-    """Mean over samples of ``sum_k (y_k - z_k)^2 / 2``.
+def half_squared_error(Y, Z):
+    """``sum_k (y_k - z_k)^2 / 2`` per sample.
 
     Summing over outputs (not averaging) keeps ``Z - Y`` the exact gradient
     for multi-output targets too.
     """
-    per_sample = ((Y - Z) ** 2).sum(axis=1)
-    return 0.5 * np.average(per_sample, weights=sample_weight)
+    return 0.5 * ((Y - Z) ** 2).sum(axis=1)
 
 
 LOSSES = {

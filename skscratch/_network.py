@@ -13,9 +13,9 @@ scikit-learn scales it (S = sum of the sample weights, or n_samples)::
 
 Backpropagation is the chain rule applied from the output back::
 
-    delta_L     = s * (P - Y)                         (canonical link, see _losses)
-    dJ/dW_l     = (A_{l-1}^T delta_l + alpha W_l) / S
-    dJ/db_l     = sum_i delta_l / S
+    delta_L     = s * (P - Y) / S                     (canonical link, see _losses)
+    dJ/dW_l     = A_{l-1}^T delta_l + (alpha / S) W_l
+    dJ/db_l     = sum_i delta_l
     delta_{l-1} = (delta_l @ W_l^T) * f'(Z_{l-1})     (f' written in terms of A_{l-1})
 
 All parameters live in one flat vector: first every W_l, then every b_l, the
@@ -117,7 +117,7 @@ def _matmul_into(out, a, b):
 
 def loss_and_gradients(
     X, Y, coefs, intercepts, coef_grads, intercept_grads,
-    activation, out_activation, alpha, sample_weight=None,
+    activation, out_activation, alpha, sample_weight=None, normalizer=None,
 ):  # fmt: skip
     """One forward and one backward pass: the loss J and its gradient.
 
@@ -135,6 +135,11 @@ def loss_and_gradients(
     alpha : float
         L2 penalty strength.
     sample_weight : ndarray of shape (n_samples,) or None
+    normalizer : float or None
+        S. By default the sum of ``sample_weight`` (n_samples when None). A
+        batch split into shards gives every shard the whole batch's S, and
+        alpha to one shard only: then the shards' losses and gradients add up
+        to the batch's.
 
     Returns
     -------
@@ -144,24 +149,28 @@ def loss_and_gradients(
     # forward
     activations = forward(X, coefs, intercepts, activation, "identity")
     Z_out = activations[-1]  # the logits: the loss is exact when written in them
-    S = X.shape[0] if sample_weight is None else sample_weight.sum()
-    squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
-    loss = LOSSES[out_activation](Y, Z_out, sample_weight) + 0.5 * alpha * squared_norm / S
+    if normalizer is not None:
+        S = normalizer
+    else:
+        S = X.shape[0] if sample_weight is None else sample_weight.sum()
+    losses = LOSSES[out_activation](Y, Z_out)
+    squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs) if alpha else 0.0
+    weighted_sum = losses.sum() if sample_weight is None else np.dot(losses, sample_weight)
+    loss = (weighted_sum + 0.5 * alpha * squared_norm) / S
 
     # backward
     delta = ACTIVATIONS[out_activation](Z_out)  # P = g(Z_L), in place: Z_L is not needed again
-    delta -= Y  # delta_L = P - Y = dJ/dZ_L (times S), the same for every canonical pair
-    if sample_weight is not None:
-        delta *= sample_weight[:, np.newaxis]
+    delta -= Y  # P - Y = dloss/dZ_L, the same for every canonical pair
+    # delta_L = dJ/dZ_L = s (P - Y) / S: scaling it here scales every gradient below
+    delta *= (1 / S) if sample_weight is None else (sample_weight / S)[:, np.newaxis]
     for l in range(len(coefs) - 1, -1, -1):
-        # dJ/dW_l = (A_{l-1}^T delta_l + alpha W_l) / S;  dJ/db_l = sum_i delta_l / S
+        # dJ/dW_l = A_{l-1}^T delta_l + (alpha / S) W_l;  dJ/db_l = sum_i delta_l
         _matmul_into(coef_grads[l], activations[l].T, delta)
-        coef_grads[l] += alpha * coefs[l]
-        coef_grads[l] /= S
+        if alpha:
+            coef_grads[l] += (alpha / S) * coefs[l]
         np.sum(delta, axis=0, out=intercept_grads[l])
-        intercept_grads[l] /= S
         if l > 0:
             # delta_{l-1} = (delta_l W_l^T) * f'(Z_{l-1})
             delta = delta @ coefs[l].T
             DERIVATIVES[activation](activations[l], delta)
-    return loss
+    return float(loss)

@@ -38,21 +38,31 @@ def test_logistic_does_not_overflow(dtype):
 def test_log_losses_are_finite_and_exact_at_p_0_and_1():
     # logit 1000 for the wrong class: p(true) = 0 in floating point, loss = 1000
     Y = np.array([[True, False]])
-    assert LOSSES["softmax"](Y, np.array([[0.0, 1000.0]])) == pytest.approx(1000.0)
-    assert LOSSES["softmax"](Y, np.array([[1000.0, 0.0]])) == 0.0
-    assert LOSSES["logistic"](np.array([[True]]), np.array([[-1000.0]])) == pytest.approx(1000.0)
-    assert LOSSES["logistic"](np.array([[True]]), np.array([[1000.0]])) == 0.0
+    assert LOSSES["softmax"](Y, np.array([[0.0, 1000.0]])) == pytest.approx([1000.0])
+    assert LOSSES["softmax"](Y, np.array([[1000.0, 0.0]])) == [0.0]
+    assert LOSSES["logistic"](np.array([[True]]), np.array([[-1000.0]])) == pytest.approx([1000.0])
+    assert LOSSES["logistic"](np.array([[True]]), np.array([[1000.0]])) == [0.0]
     # against the textbook formula where that one is accurate
     z, y = np.array([[-2.0, 0.5, 3.0]]), np.array([[True, False, True]])
     p = 1 / (1 + np.exp(-z))
     expected = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum()
-    assert LOSSES["logistic"](y, z) == pytest.approx(expected, rel=1e-14)
+    assert LOSSES["logistic"](y, z) == pytest.approx([expected], rel=1e-14)
 
 
-def test_weighted_losses_are_weighted_means():
+def test_network_loss_is_the_weighted_mean_plus_penalty():
+    from skscratch import _network
+
     rng = np.random.RandomState(0)
-    Z = rng.normal(size=(6, 3))
+    X = rng.normal(size=(6, 4))
     Y = np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]]
     w = rng.uniform(size=6)
-    per_sample = [LOSSES["softmax"](Y[i : i + 1], Z[i : i + 1]) for i in range(6)]
-    assert LOSSES["softmax"](Y, Z, w) == pytest.approx(np.dot(per_sample, w) / w.sum(), rel=1e-14)
+    units = [4, 5, 3]
+    flat = _network.init_params(units, "tanh", rng)
+    coefs, intercepts = _network.unpack(flat, units)
+    grads = _network.unpack(np.empty_like(flat), units)
+    loss = _network.loss_and_gradients(X, Y, coefs, intercepts, *grads, "tanh", "softmax", 0.1, w)
+    Z = np.tanh(X @ coefs[0] + intercepts[0]) @ coefs[1] + intercepts[1]
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    per_sample = -np.log(P[Y])
+    penalty = 0.05 * sum((W**2).sum() for W in coefs) / w.sum()
+    assert loss == pytest.approx(np.dot(per_sample, w) / w.sum() + penalty, rel=1e-13)
