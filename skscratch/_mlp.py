@@ -14,10 +14,12 @@ The data's way through ``fit`` reads straight down::
 
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import ExitStack
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -37,8 +39,9 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
-from . import _network
+from . import _network, _parallel
 from ._activations import ACTIVATIONS
 from ._optimizers import SGD, Adam
 
@@ -257,12 +260,46 @@ class BaseMLPScratch(BaseEstimator, ABC):
             )  # fmt: skip
         return Adam(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
-    def _loss_and_gradients(self, X, Y, sample_weight, grads):
+    def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None):
         coef_grads, intercept_grads = _network.unpack(grads, self._layer_units())
         return _network.loss_and_gradients(
             X, Y, self.coefs_, self.intercepts_, coef_grads, intercept_grads,
-            self.activation, self.out_activation_, self.alpha, sample_weight,
+            self.activation, self.out_activation_,
+            self.alpha if alpha is None else alpha, sample_weight, normalizer,
         )  # fmt: skip
+
+    def _batch_loss_and_gradients(self, X, Y, rows, sample_weight, shard_grads):
+        """Loss and gradient of the batch ``X[rows]``, its rows split over threads.
+
+        Each of the ``len(shard_grads)`` threads takes a contiguous share of
+        the rows; the shards are normalised by the whole batch's S, and only
+        the first adds the L2 penalty, so their sum is the batch's gradient.
+        """
+        n_shards = len(shard_grads)
+        if n_shards == 1:
+            return self._loss_and_gradients(X[rows], Y[rows], sample_weight, shard_grads[0])
+        size = len(range(X.shape[0])[rows]) if isinstance(rows, slice) else len(rows)
+        S = size if sample_weight is None else sample_weight.sum()
+        bounds = np.linspace(0, size, n_shards + 1).astype(int)
+        row_index = np.arange(size)[rows] if isinstance(rows, slice) else rows
+        # sample_weight is already the batch's; index the shards' weights locally
+        local = [slice(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+
+        def shard(k):
+            part = row_index[local[k]]
+            sw = None if sample_weight is None else sample_weight[local[k]]
+            alpha = self.alpha if k == 0 else 0.0
+            return self._loss_and_gradients(X[part], Y[part], sw, shard_grads[k], alpha, S)
+
+        losses = _parallel.map_threads(shard, list(range(n_shards)))
+        total, others = shard_grads[0], shard_grads[1:]
+
+        def add(chunk):
+            for grads in others:
+                total[chunk] += grads[chunk]
+
+        _parallel.for_each_chunk(add, total.size)
+        return sum(losses)
 
     def _check_input_is_to_blame(self, start, last_good, X, Y, sample_weight):
         """A batch's loss is not finite: raise a ValueError if the input is to blame.
@@ -323,7 +360,6 @@ class BaseMLPScratch(BaseEstimator, ABC):
         params = self._get_flat_params()
         if not incremental or self._optimizer is None:
             self._optimizer = self._new_optimizer(params)
-        grads = np.empty_like(params)
         validation = None
         if self.early_stopping:
             if self.validation_scores_ is None:  # warm start after a fit without it
@@ -346,9 +382,16 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
+        n_threads = 1 if issparse(X) else _parallel.n_threads_for(batch_size, params.size)
+        shard_grads = [np.empty_like(params) for _ in range(n_threads)]
+        grads = shard_grads[0]
         sample_idx = np.arange(n_samples)
         start = params.copy()  # weights at the start of this call
         last_good = params.copy()  # weights at the start of the current epoch
+        threads = ExitStack()
+        if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
+            threads.enter_context(threadpool_limits(1, user_api="blas"))
+        threads.enter_context(_parallel.using_threads(n_threads))
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -362,7 +405,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     if sw_batch is not None and not sw_batch.sum() > 0:
                         continue  # samples of weight 0 teach nothing
                     # forward, loss and backward
-                    batch_loss = self._loss_and_gradients(X[idx], Y[idx], sw_batch, grads)
+                    batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shard_grads)
                     if not np.isfinite(batch_loss):
                         self._check_input_is_to_blame(start, last_good, X[idx], Y[idx], sw_batch)
                         accumulated_loss = batch_loss  # the weights diverged
@@ -410,6 +453,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        finally:
+            threads.close()
 
         if self.early_stopping:
             np.copyto(params, self._best_params)  # restore the best weights

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 N_CORES = max(1, min(4, os.cpu_count() or 1))
 # batch rows x parameters below which threads cost more than they save
-MIN_WORK_PER_BATCH = 3_000_000
+MIN_WORK_PER_BATCH = 50_000_000
 CHUNK = 1 << 17  # elements per chunk of an elementwise update
 
 _threads = 1  # threads the elementwise work may use right now
