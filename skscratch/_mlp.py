@@ -92,6 +92,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
     }
 
     @abstractmethod
@@ -100,7 +101,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         learning_rate, learning_rate_init, power_t, max_iter, shuffle,
         random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
         early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-        n_iter_no_change, max_fun,
+        n_iter_no_change, max_fun, dtype,
     ):  # fmt: skip
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -125,6 +126,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dtype = dtype
 
     # ------------------------------------------------------------------
     # What a subclass defines: targets, output layer and validation score.
@@ -549,11 +551,15 @@ class BaseMLPScratch(BaseEstimator, ABC):
     # ------------------------------------------------------------------
     # Prediction
 
+    def _input_dtype(self):
+        """The dtype(s) validate_data may return for X."""
+        return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
+
     def _logits(self, X, check_input=True, check_finite=True):
         """The output layer's pre-activation Z_L for X, shape (n_samples, n_outputs)."""
         if check_input:
             X = validate_data(
-                self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+                self, X, accept_sparse=["csr", "csc"], dtype=self._input_dtype(), reset=False
             )
         Z = _network.forward(X, self.coefs_, self.intercepts_, self.activation, "identity")[-1]
         if check_finite and not np.isfinite(Z).all():
@@ -671,6 +677,12 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         Epochs without ``tol`` improvement before stopping (stochastic solvers).
     max_fun : int, default=15000
         Maximum number of loss evaluations of L-BFGS.
+    dtype : {"float32", "float64"} or None, default=None
+        The floating-point type the network trains and predicts in. None
+        follows the input, as scikit-learn does: float32 input trains in
+        float32, anything else in float64. "float32" halves memory and about
+        halves training time, even behind a float64 step such as
+        StandardScaler. (Not in scikit-learn's MLPClassifier.)
 
     Attributes
     ----------
@@ -766,6 +778,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dtype=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -791,12 +804,13 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dtype=dtype,
         )
 
     def _validate_input(self, X, y, reset):
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), reset=reset,
+            dtype=self._input_dtype(), reset=reset,
         )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
