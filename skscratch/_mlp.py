@@ -263,41 +263,42 @@ class BaseMLPScratch(BaseEstimator, ABC):
         return Adam(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
     def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None):
-        coef_grads, intercept_grads = _network.unpack(grads, self._layer_units())
+        """Loss and gradient at the current weights; ``grads`` is flat or (coef, intercept) views."""
+        if isinstance(grads, np.ndarray):
+            grads = _network.unpack(grads, self._layer_units())
         return _network.loss_and_gradients(
-            X, Y, self.coefs_, self.intercepts_, coef_grads, intercept_grads,
+            X, Y, self.coefs_, self.intercepts_, *grads,
             self.activation, self.out_activation_,
             self.alpha if alpha is None else alpha, sample_weight, normalizer,
         )  # fmt: skip
 
-    def _batch_loss_and_gradients(self, X, Y, rows, sample_weight, shard_grads):
+    def _batch_loss_and_gradients(self, X, Y, rows, sample_weight, shards):
         """Loss and gradient of the batch ``X[rows]``, its rows split over threads.
 
-        Each of the ``len(shard_grads)`` threads takes a contiguous share of
-        the rows; the shards are normalised by the whole batch's S, and only
-        the first adds the L2 penalty, so their sum is the batch's gradient.
+        ``shards`` holds one flat gradient vector and its views per thread.
+        Each thread takes a contiguous share of the rows; all are normalised
+        by the whole batch's S and only the first adds the L2 penalty, so the
+        shards' gradients add up to the batch's, in ``shards[0]``.
         """
-        n_shards = len(shard_grads)
-        if n_shards == 1:
-            return self._loss_and_gradients(X[rows], Y[rows], sample_weight, shard_grads[0])
-        size = len(range(X.shape[0])[rows]) if isinstance(rows, slice) else len(rows)
-        S = size if sample_weight is None else sample_weight.sum()
-        bounds = np.linspace(0, size, n_shards + 1).astype(int)
-        row_index = np.arange(size)[rows] if isinstance(rows, slice) else rows
-        # sample_weight is already the batch's; index the shards' weights locally
-        local = [slice(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+        if len(shards) == 1:
+            return self._loss_and_gradients(X[rows], Y[rows], sample_weight, shards[0][1])
+        if isinstance(rows, slice):
+            rows = np.arange(X.shape[0])[rows]
+        S = len(rows) if sample_weight is None else sample_weight.sum()
+        bounds = np.linspace(0, len(rows), len(shards) + 1).astype(int)
 
         def shard(k):
-            part = row_index[local[k]]
-            sw = None if sample_weight is None else sample_weight[local[k]]
+            part = slice(bounds[k], bounds[k + 1])  # of the batch's rows and weights
+            sw = None if sample_weight is None else sample_weight[part]
             alpha = self.alpha if k == 0 else 0.0
-            return self._loss_and_gradients(X[part], Y[part], sw, shard_grads[k], alpha, S)
+            X_part, Y_part = X[rows[part]], Y[rows[part]]
+            return self._loss_and_gradients(X_part, Y_part, sw, shards[k][1], alpha, S)
 
-        losses = _parallel.map_threads(shard, list(range(n_shards)))
-        total, others = shard_grads[0], shard_grads[1:]
+        losses = _parallel.map_threads(shard, list(range(len(shards))))
+        total = shards[0][0]
 
         def add(chunk):
-            for grads in others:
+            for grads, _ in shards[1:]:
                 total[chunk] += grads[chunk]
 
         _parallel.for_each_chunk(add, total.size)
@@ -385,8 +386,11 @@ class BaseMLPScratch(BaseEstimator, ABC):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         n_threads = 1 if issparse(X) else _parallel.n_threads_for(batch_size, params.size)
-        shard_grads = [np.empty_like(params) for _ in range(n_threads)]
-        grads = shard_grads[0]
+        shards = []  # per thread: a flat gradient vector and its per-layer views
+        for _ in range(n_threads):
+            flat_grads = np.empty_like(params)
+            shards.append((flat_grads, _network.unpack(flat_grads, self._layer_units())))
+        grads = shards[0][0]
         sample_idx = np.arange(n_samples)
         start = params.copy()  # weights at the start of this call
         last_good = params.copy()  # weights at the start of the current epoch
@@ -407,7 +411,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     if sw_batch is not None and not sw_batch.sum() > 0:
                         continue  # samples of weight 0 teach nothing
                     # forward, loss and backward
-                    batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shard_grads)
+                    batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shards)
                     if not np.isfinite(batch_loss):
                         self._check_input_is_to_blame(start, last_good, X[idx], Y[idx], sw_batch)
                         accumulated_loss = batch_loss  # the weights diverged

@@ -1,0 +1,63 @@
+"""Data-parallel minibatches: the rows of a batch split over threads."""
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier
+
+from conftest import weights
+from skscratch import MLPScratchClassifier, _parallel
+
+
+@pytest.fixture
+def force_threads(monkeypatch):
+    """Shard every batch over 2 threads, however small the network."""
+    monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 0)
+    monkeypatch.setattr(_parallel, "N_CORES", 2)
+    monkeypatch.setattr(_parallel, "CHUNK", 512)  # several chunks even for a small net
+
+
+def test_threads_are_used_only_where_they_pay():
+    assert _parallel.n_threads_for(200, 1_000) == 1
+    if _parallel.N_CORES > 1:
+        assert _parallel.n_threads_for(200, 535_818) == min(_parallel.N_CORES, 12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sharded_training_equals_one_thread_to_rounding(digits01, force_threads, monkeypatch,
+                                                         solver, shuffle, weighted):
+    X, y = digits01
+    sw = np.random.RandomState(0).uniform(0.2, 2.0, len(y)) if weighted else None
+    params = dict(hidden_layer_sizes=(32, 16), solver=solver, shuffle=shuffle, batch_size=100,
+                  alpha=1e-3, max_iter=5, random_state=0)
+    sharded = MLPScratchClassifier(**params).fit(X, y, sample_weight=sw)
+    monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 10**18)
+    single = MLPScratchClassifier(**params).fit(X, y, sample_weight=sw)
+    for a, b in zip(weights(sharded), weights(single)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sharded.loss_curve_, single.loss_curve_, rtol=1e-12)
+    # and the same as scikit-learn's
+    if not weighted:
+        reference = MLPClassifier(**params).fit(X, y)
+        for a, b in zip(weights(sharded), weights(reference)):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+def test_sharded_partial_fit_in_float32(digits01, force_threads, monkeypatch):
+    X, y = digits01[0].astype(np.float32), digits01[1]
+
+    def train():
+        clf = MLPScratchClassifier((64,), learning_rate_init=0.01, random_state=0)
+        for _ in range(5):
+            clf.partial_fit(X, y, classes=np.arange(10))
+        return clf
+
+    sharded = train()
+    monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 10**18)
+    single = train()
+    assert sharded.coefs_[0].dtype == np.float32
+    for a, b in zip(weights(sharded), weights(single)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
+    assert sharded.score(X, y) > 0.9
