@@ -33,9 +33,11 @@ the same shuffles. PyTorch is set up to match them:
 
 - weights and biases drawn Glorot-uniform, U(-b, b) with
   b = sqrt(6 / (fan_in + fan_out)), as scikit-learn does for ReLU networks;
-- no ``weight_decay``: scikit-learn's penalty ``alpha / (2 n) * sum ||W||^2``
-  (n the batch size, weights only, no biases) is added to the loss instead,
-  so the gradients are the same function of the weights;
+- scikit-learn's penalty ``alpha / (2 n) * sum ||W||^2`` (n the batch size,
+  weights only) has the gradient ``(alpha / n) W``: Adam's (coupled)
+  ``weight_decay = alpha / n`` on the weights and 0 on the biases adds exactly
+  that, inside PyTorch's fused optimizer step (the reported loss leaves out
+  the penalty term);
 - the samples shuffled every epoch by a ``torch.Generator`` seeded 0;
 - ``torch.set_num_threads`` set to the number of cores.
 
@@ -112,7 +114,7 @@ QUICK_NETWORKS = ["64"]
 QUICK_N_TRAIN, QUICK_N_TEST = 3_000, 1_000
 WARMUP_EPOCHS = 1
 MIN_EPOCHS = 3
-PREDICT_REPEATS = 3
+PREDICT_REPEATS = 7
 
 # The training settings every contender shares.
 SETTINGS = {
@@ -152,33 +154,44 @@ def open_idx(path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def parse_idx_header(header, path, expected_magic):
-    """The dimensions in an IDX header; checks the magic number."""
+def read_idx_header(f, path, expected_magic):
+    """Read and check an IDX header (magic number, dimensions); return the dimensions."""
+    n_dims = expected_magic & 0xFF
+    header = f.read(4 + 4 * n_dims)
+    if len(header) < 4 + 4 * n_dims:
+        raise ValueError(f"{path} is too short to be an IDX file ({len(header)} bytes).")
     (magic,) = struct.unpack(">i", header[:4])
     if magic != expected_magic:
         raise ValueError(
             f"{path} is not an IDX file of the expected kind: magic number "
             f"{magic}, expected {expected_magic}."
         )
-    n_dims = magic & 0xFF
-    return struct.unpack(f">{n_dims}i", header[4 : 4 + 4 * n_dims])
+    return struct.unpack(f">{n_dims}i", header[4:])
 
 
-def read_idx(path, expected_magic):
-    """The unsigned-byte array stored in an IDX file, with its size checked."""
+def read_idx(path, expected_magic, n_items=None, dtype=np.uint8, chunk_items=4096):
+    """The first ``n_items`` items (all if None) of an IDX file, as ``dtype``.
+
+    The bytes are read and converted chunk by chunk straight into the result,
+    so no second full-size copy of the data ever exists: the peak memory of
+    loading is the result's own. The file must hold as many bytes as its
+    header says (checked to the end when all items are read).
+    """
     with open_idx(path) as f:
-        data = f.read()
-    n_dims = expected_magic & 0xFF
-    header_size = 4 + 4 * n_dims
-    if len(data) < header_size:
-        raise ValueError(f"{path} is too short to be an IDX file ({len(data)} bytes).")
-    dims = parse_idx_header(data[:header_size], path, expected_magic)
-    expected_size = header_size + int(np.prod(dims))
-    if len(data) != expected_size:
-        raise ValueError(
-            f"{path} holds {len(data)} bytes; its header {dims} says {expected_size}."
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(dims)
+        dims = read_idx_header(f, path, expected_magic)
+        n_total, item_shape = dims[0], tuple(dims[1:])
+        n_items = n_total if n_items is None else min(n_items, n_total)
+        item_size = int(np.prod(item_shape, dtype=np.int64))
+        out = np.empty((n_items, *item_shape), dtype=dtype)
+        for start in range(0, n_items, chunk_items):
+            stop = min(start + chunk_items, n_items)
+            chunk = f.read((stop - start) * item_size)
+            if len(chunk) != (stop - start) * item_size:
+                raise ValueError(f"{path} ends early: its header {dims} promises more bytes.")
+            out[start:stop] = np.frombuffer(chunk, dtype=np.uint8).reshape(-1, *item_shape)
+        if n_items == n_total and f.read(1):
+            raise ValueError(f"{path} holds more bytes than its header {dims} says.")
+    return out
 
 
 def check_fashion_mnist(data_dir):
@@ -189,8 +202,7 @@ def check_fashion_mnist(data_dir):
         for name, magic in ((images_name, IDX_IMAGES), (labels_name, IDX_LABELS)):
             path = find_idx_file(data_dir, name)
             with open_idx(path) as f:
-                dims = parse_idx_header(f.read(4 + 4 * (magic & 0xFF)), path, magic)
-            counts.append(dims[0])
+                counts.append(read_idx_header(f, path, magic)[0])
         if counts[0] != counts[1]:
             raise ValueError(f"{split}: {counts[0]} images but {counts[1]} labels.")
         sizes[split] = counts[0]
@@ -205,14 +217,15 @@ def scale_pixels(raw, max_value, dtype):
 
 
 def load_fashion_split(data_dir, split, n_samples, dtype):
+    """Images of one split as an (n, 784) ``dtype`` array in [0, 1], and their labels."""
     images_name, labels_name = IDX_FILES[split]
-    images = read_idx(find_idx_file(data_dir, images_name), IDX_IMAGES)
-    labels = read_idx(find_idx_file(data_dir, labels_name), IDX_LABELS)
+    images = read_idx(find_idx_file(data_dir, images_name), IDX_IMAGES, n_samples, dtype)
+    labels = read_idx(find_idx_file(data_dir, labels_name), IDX_LABELS, n_samples, np.int64)
     if len(images) != len(labels):
         raise ValueError(f"{split}: {len(images)} images but {len(labels)} labels.")
-    images, labels = images[:n_samples], labels[:n_samples]
-    X = scale_pixels(images.reshape(len(images), -1), 255, dtype)
-    return X, labels.astype(np.int64)
+    X = images.reshape(len(images), -1)
+    X /= 255  # in place
+    return X, labels
 
 
 def load_digits_split(n_train, n_test, dtype):
@@ -292,9 +305,16 @@ class TorchTrainer:
         for layer in linears[:-1]:
             layers += [layer, torch.nn.ReLU()]
         self.model = torch.nn.Sequential(*layers, linears[-1])
-        self.weights = [layer.weight for layer in linears]
+        # scikit-learn's penalty alpha / (2 n) ||W||^2 (weights only, n the batch
+        # size) has the gradient (alpha / n) W: Adam's coupled weight_decay on
+        # the weights, none on the biases, computes exactly that, fused
+        decay = SETTINGS["alpha"] / SETTINGS["batch_size"]
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=SETTINGS["learning_rate_init"], weight_decay=0
+            [
+                {"params": [layer.weight for layer in linears], "weight_decay": decay},
+                {"params": [layer.bias for layer in linears], "weight_decay": 0.0},
+            ],
+            lr=SETTINGS["learning_rate_init"],
         )
         self.loss_function = torch.nn.CrossEntropyLoss()
         self.shuffle_generator = torch.Generator().manual_seed(SETTINGS["seed"])
@@ -307,11 +327,6 @@ class TorchTrainer:
         layer.weight.uniform_(-bound, bound, generator=generator)
         layer.bias.uniform_(-bound, bound, generator=generator)
 
-    def _penalty(self, batch_size):
-        """scikit-learn's L2 term: alpha / (2 n) * sum of the squared weights."""
-        squares = sum((W * W).sum() for W in self.weights)
-        return SETTINGS["alpha"] / (2 * batch_size) * squares
-
     def train_epoch(self, X, y):
         torch = self.torch
         X, y = torch.from_numpy(X), torch.from_numpy(y)
@@ -321,7 +336,7 @@ class TorchTrainer:
         total_loss = 0.0
         for start in range(0, n_samples, batch_size):
             rows = order[start : start + batch_size]
-            loss = self.loss_function(self.model(X[rows]), y[rows]) + self._penalty(len(rows))
+            loss = self.loss_function(self.model(X[rows]), y[rows])
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -412,6 +427,7 @@ def run_contender(config):
 
     X_train, y_train, X_test, y_test = load_data(config["dataset"], np.dtype(dtype))
     trainer = TRAINERS[library](library, tuple(config["network"]), X_train.shape[1])
+    rss_before_fit = peak_rss_mib()  # interpreter, libraries and data
     epoch_times, losses = train(trainer, X_train, y_train, WARMUP_EPOCHS + config["epochs"])
     rss = peak_rss_mib()  # after training, before predicting
     predict_times, proba = time_predict_proba(trainer, X_test)
@@ -422,6 +438,7 @@ def run_contender(config):
         "accuracy_pct": 100 * accuracy,
         "predict_proba_s": statistics.median(predict_times),
         "peak_rss_mib": rss,
+        "peak_rss_before_fit_mib": rss_before_fit,
         "warmup_epochs": WARMUP_EPOCHS,
         "epoch_times_s": epoch_times,
         "predict_proba_times_s": predict_times,
@@ -553,7 +570,9 @@ def evaluate_targets(runs):
     for target in TARGETS:
         networks = [target.network] if target.network else list(measured)
         for network in networks:
-            label = target.label if target.network else f"{target.label}, {network_name(network)} net"
+            label = (
+                target.label if target.network else f"{target.label}, {network_name(network)} net"
+            )
             run = measured.get(network)
             value = target.comparison.value(run["results"]) if run else None
             if value is None:
@@ -613,16 +632,31 @@ def machine_info():
 # The report
 
 
-def fmt(value, spec):
-    return "n/a" if value is None else format(value, spec)
-
-
 def format_comparison(comparison, value):
     if value is None:
         return "n/a"
     if comparison.kind == "ratio":
-        return f"{value:.2f}×"
+        return f"{value:.3f}×"
     return f"{value:+.2f} points"
+
+
+def format_seconds(seconds):
+    """Three significant digits, trailing zeros kept: 0.300, 0.0153, 12.4, 125."""
+    return f"{seconds:.0f}" if seconds >= 100 else f"{seconds:#.3g}"
+
+
+METRIC_FORMATS = {
+    "s_per_epoch": lambda v: f"{format_seconds(v)} s",
+    "predict_proba_s": lambda v: f"{format_seconds(v)} s",
+    "peak_rss_mib": lambda v: f"{v:.0f} MiB",
+    "accuracy_pct": lambda v: f"{v:.2f} %",
+}
+
+
+def format_metric(metric, result):
+    if result.get("status") != "ok":
+        return "n/a"
+    return METRIC_FORMATS[metric](result[metric])
 
 
 def contender_row(name, result):
@@ -630,8 +664,8 @@ def contender_row(name, result):
     if status != "ok":
         return f"| {name} | {status}: {result.get('reason', '')} | | | |"
     return (
-        f"| {name} | {result['s_per_epoch']:.3g} | {result['accuracy_pct']:.2f} "
-        f"| {result['predict_proba_s']:.3g} | {result['peak_rss_mib']:.0f} |"
+        f"| {name} | {format_seconds(result['s_per_epoch'])} | {result['accuracy_pct']:.2f} "
+        f"| {format_seconds(result['predict_proba_s'])} | {result['peak_rss_mib']:.0f} |"
     )
 
 
@@ -644,12 +678,17 @@ def network_section(run):
         "|---|---:|---:|---:|---:|",
     ]
     lines += [contender_row(c, result) for c, result in run["results"].items()]
-    lines += ["", "| skscratch / peer | value |", "|---|---:|"]
+    lines += ["", "| skscratch vs peer | skscratch | peer | ratio or difference |"]
+    lines += ["|---|---:|---:|---:|"]
     for comparison in COMPARISONS:
         value = run["comparisons"][comparison.key]
         sign = "/" if comparison.kind == "ratio" else "−"
         label = f"{METRIC_LABELS[comparison.metric]}: {comparison.ours} {sign} {comparison.peer}"
-        lines.append(f"| {label} | {format_comparison(comparison, value)} |")
+        ours, peer = (
+            format_metric(comparison.metric, run["results"].get(name, {}))
+            for name in (comparison.ours, comparison.peer)
+        )
+        lines.append(f"| {label} | {ours} | {peer} | {format_comparison(comparison, value)} |")
     return lines
 
 
@@ -657,8 +696,13 @@ def dataset_description(dataset, runs):
     first = next(
         (r for run in runs for r in run["results"].values() if r.get("status") == "ok"), {}
     )
-    sizes = f"{first.get('n_train', '?'):,} train / {first.get('n_test', '?'):,} test images, " \
-        f"{first.get('n_features', '?')} features" if first else "no contender ran"
+    if first:
+        sizes = (
+            f"{first['n_train']:,} train / {first['n_test']:,} test samples, "
+            f"{first['n_features']} features"
+        )
+    else:
+        sizes = "no contender ran"
     if dataset["name"] == "digits":
         return (
             f"scikit-learn's bundled digits (Fashion-MNIST not found in "
@@ -672,7 +716,8 @@ def markdown_report(report):
     lines = [
         "# Training benchmark: skscratch, scikit-learn and PyTorch",
         "",
-        f"- Data: {dataset_description(report['dataset'], report['runs'])}; pixels scaled to [0, 1].",
+        f"- Data: {dataset_description(report['dataset'], report['runs'])}; "
+        "pixels scaled to [0, 1].",
         f"- Training: ReLU, Adam (learning rate 1e-3), batch 200, alpha 1e-4, "
         f"{WARMUP_EPOCHS} warm-up + {report['epochs']} timed epochs; s/epoch is the "
         f"median of the timed epochs, accuracy is after all of them; predict_proba s "
@@ -686,8 +731,7 @@ def markdown_report(report):
         f"- Command: `{report['command']}`",
         f"- Date: {report['created']}",
         "",
-        "Timings on a shared machine are noisy; the targets below are reported, "
-        "not asserted.",
+        "Timings on a shared machine are noisy; the targets below are reported, not asserted.",
         "",
     ]
     if report["quick"]:
@@ -776,7 +820,9 @@ def build_parser():
         "--out-dir", type=Path, default=DEFAULT_OUT_DIR,
         help="where to write the JSON and Markdown results (default: benchmarks/results)",
     )  # fmt: skip
-    parser.add_argument("--n-train", type=positive_int, help="use only the first N training samples")
+    parser.add_argument(
+        "--n-train", type=positive_int, help="use only the first N training samples"
+    )
     parser.add_argument("--n-test", type=positive_int, help="use only the first N test samples")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser
@@ -786,7 +832,12 @@ def choose_dataset(args):
     """The data set the workers load; checks the files before anything runs."""
     n_train = args.n_train or (QUICK_N_TRAIN if args.quick else None)
     n_test = args.n_test or (QUICK_N_TEST if args.quick else None)
-    dataset = {"name": "fashion-mnist", "data_dir": args.data_dir, "n_train": n_train, "n_test": n_test}
+    dataset = {
+        "name": "fashion-mnist",
+        "data_dir": args.data_dir,
+        "n_train": n_train,
+        "n_test": n_test,
+    }
     try:
         dataset["available"] = check_fashion_mnist(args.data_dir)
     except FileNotFoundError as error:
@@ -808,7 +859,12 @@ def run_network(network, contenders, dataset, epochs):
     results = {}
     for contender in contenders:
         print(f"network {network_name(network)}: {contender} ...", file=sys.stderr, flush=True)
-        config = {"contender": contender, "network": list(network), "dataset": dataset, "epochs": epochs}
+        config = {
+            "contender": contender,
+            "network": list(network),
+            "dataset": dataset,
+            "epochs": epochs,
+        }
         result = spawn_worker(config)
         results[contender] = result
         print(f"    {summary(result)}", file=sys.stderr, flush=True)
@@ -820,8 +876,10 @@ def summary(result):
     if result["status"] != "ok":
         return f"{result['status']}: {result.get('reason', '')}"
     return (
-        f"{result['s_per_epoch']:.3g} s/epoch, {result['accuracy_pct']:.2f} % test accuracy, "
-        f"predict_proba {result['predict_proba_s']:.3g} s, peak RSS {result['peak_rss_mib']:.0f} MiB"
+        f"{format_seconds(result['s_per_epoch'])} s/epoch, "
+        f"{result['accuracy_pct']:.2f} % test accuracy, "
+        f"predict_proba {format_seconds(result['predict_proba_s'])} s, "
+        f"peak RSS {result['peak_rss_mib']:.0f} MiB"
     )
 
 

@@ -242,7 +242,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         flat = _network.init_params(layer_units, self.activation, random_state, dtype)
         self._set_flat_params(flat, layer_units)
         self._optimizer = None
-        self._best_params = flat.copy()
+        self._best_params = None  # a copy of the weights, with early stopping
         self.loss_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
@@ -304,21 +304,20 @@ class BaseMLPScratch(BaseEstimator, ABC):
         _parallel.for_each_chunk(add, total.size)
         return sum(losses)
 
-    def _check_input_is_to_blame(self, start, last_good, X, Y, sample_weight):
+    def _check_input_is_to_blame(self, last_good, X, Y, sample_weight):
         """A batch's loss is not finite: raise a ValueError if the input is to blame.
 
-        If the batch's loss is not finite even with the weights this call
-        started from, the input overflows the network (or those weights were
-        not finite). Otherwise the weights diverged, which the caller handles.
-        Either way the weights of the last good epoch are restored.
+        The weights of the last good epoch are restored. If the batch's loss
+        is not finite even with them, the input overflows the network (or
+        those weights were not finite): a ValueError. Otherwise the weights
+        diverged during this epoch, which the caller handles.
         """
         params = self._get_flat_params()
-        np.copyto(params, start)
-        loss = self._loss_and_gradients(X, Y, sample_weight, np.empty_like(params))
         np.copyto(params, last_good)
+        loss = self._loss_and_gradients(X, Y, sample_weight, np.empty_like(params))
         if not np.isfinite(loss):
             self._optimizer = None
-            self._raise_non_finite(loss, X, start)
+            self._raise_non_finite(loss, X, last_good)
 
     def _raise_non_finite(self, loss, X, params):
         """The loss of the starting weights ``params`` is not finite: say why."""
@@ -328,7 +327,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 "Fit with warm_start=False to start from fresh weights."
             )
         raise ValueError(
-            f"The loss is {loss} before any update: X has values too "
+            f"The loss is {loss} with weights that were fine: X has values too "
             f"large for this network (largest |x| = {abs(X).max():.3g}) and the "
             "forward pass overflows. Scale the input first, e.g. with StandardScaler."
         )
@@ -368,6 +367,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
             if self.validation_scores_ is None:  # warm start after a fit without it
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
                 self.best_loss_ = None
+            if self._best_params is None:
+                self._best_params = params.copy()
             X, Y, sample_weight, validation = self._validation_split(
                 X, Y, sample_weight, random_state
             )
@@ -392,7 +393,6 @@ class BaseMLPScratch(BaseEstimator, ABC):
             shards.append((flat_grads, _network.unpack(flat_grads, self._layer_units())))
         grads = shards[0][0]
         sample_idx = np.arange(n_samples)
-        start = params.copy()  # weights at the start of this call
         last_good = params.copy()  # weights at the start of the current epoch
         threads = ExitStack()
         if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
@@ -413,7 +413,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     # forward, loss and backward
                     batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shards)
                     if not np.isfinite(batch_loss):
-                        self._check_input_is_to_blame(start, last_good, X[idx], Y[idx], sw_batch)
+                        self._check_input_is_to_blame(last_good, X[idx], Y[idx], sw_batch)
                         accumulated_loss = batch_loss  # the weights diverged
                         break
                     accumulated_loss += batch_loss * (batch.stop - batch.start)

@@ -20,17 +20,17 @@ from ._parallel import for_each_chunk
 
 
 class _Optimizer:
-    """What SGD and Adam share: a learning rate, scratch buffers, pickling."""
+    """What SGD and Adam share: a learning rate, a scratch buffer, pickling."""
 
     def __init__(self, params, learning_rate_init):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self._scratch = None
 
-    def _buffers(self, like):
-        """Two scratch vectors shaped like the parameters, allocated once."""
-        if self._scratch is None or self._scratch[0].shape != like.shape:
-            self._scratch = (np.empty_like(like), np.empty_like(like))
+    def _buffer(self, like):
+        """A scratch vector shaped like the parameters, allocated once."""
+        if self._scratch is None or self._scratch.shape != like.shape:
+            self._scratch = np.empty_like(like)
         return self._scratch
 
     def __getstate__(self):
@@ -95,17 +95,16 @@ class SGD(_Optimizer):
     def update_params(self, params, grads):
         """One step: update ``params`` in place from ``grads``."""
         lr, mu = self.learning_rate, self.momentum
-        step, look_ahead = self._buffers(params)
+        a = self._buffer(params)
 
         def kernel(c):
-            v = self.velocity[c]
-            np.multiply(grads[c], lr, out=step[c])  # lr g
+            v, step = self.velocity[c], a[c]
+            np.multiply(grads[c], lr, out=step)  # lr g
             v *= mu
-            v -= step[c]  # v = mu v - lr g
+            v -= step  # v = mu v - lr g
             if self.nesterov:
-                np.multiply(v, mu, out=look_ahead[c])
-                look_ahead[c] -= step[c]
-                params[c] += look_ahead[c]  # w += mu v - lr g
+                step -= mu * v  # a chunk-sized temporary
+                params[c] -= step  # w += mu v - lr g
             else:
                 params[c] += v  # w += v
 
@@ -176,20 +175,20 @@ class Adam(_Optimizer):
         self.learning_rate = lr = float(
             self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
-        a, b = self._buffers(params)
+        a = self._buffer(params)
 
         def kernel(c):
-            g, m, v = grads[c], self.m[c], self.v[c]
+            g, m, v, step = grads[c], self.m[c], self.v[c], a[c]
             m *= b1
-            m += np.multiply(g, 1 - b1, out=a[c])  # m = b1 m + (1 - b1) g
+            m += np.multiply(g, 1 - b1, out=step)  # m = b1 m + (1 - b1) g
             v *= b2
-            np.square(g, out=a[c])
-            a[c] *= 1 - b2
-            v += a[c]  # v = b2 v + (1 - b2) g^2
-            np.sqrt(v, out=a[c])
-            a[c] += eps
-            np.multiply(m, lr, out=b[c])
-            np.divide(b[c], a[c], out=a[c])
-            params[c] -= a[c]  # w = w - lr_t m / (sqrt(v) + eps)
+            np.square(g, out=step)
+            step *= 1 - b2
+            v += step  # v = b2 v + (1 - b2) g^2
+            np.sqrt(v, out=step)
+            step += eps
+            np.divide(m, step, out=step)
+            step *= lr
+            params[c] -= step  # w = w - lr_t m / (sqrt(v) + eps)
 
         for_each_chunk(kernel, params.size)

@@ -1,0 +1,180 @@
+"""How training cost grows: seconds per epoch against n_samples and against width.
+
+On Fashion-MNIST (pixels scaled to [0, 1], float32 input, relu, adam,
+batch 200, alpha 1e-4), for skscratch and scikit-learn side by side in one
+run:
+
+- against the number of training samples, 10k, 30k and 60k, for the 512-256
+  network: the cost should grow linearly, so the time per sample is reported
+  with a least-squares line through the origin and its R^2;
+- against the width of a single hidden layer, 64 to 1024, on all 60k images.
+
+Each point is the median of ``--epochs`` timed epochs after one warm-up epoch.
+Writes ``results/bench_scaling.json``, ``.md`` and ``.png`` (matplotlib).
+
+Usage::
+
+    python benchmarks/bench_scaling.py [--epochs 2] [--quick]
+
+``--quick`` uses 1k, 2k and 4k samples and widths 16 to 128, on the bundled
+digits if Fashion-MNIST is missing; it only checks that the script works.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train import (  # noqa: E402
+    DEFAULT_DATA_DIR,
+    DEFAULT_OUT_DIR,
+    load_digits_split,
+    load_fashion_split,
+    machine_info,
+)
+
+LIBRARIES = ("skscratch", "sklearn")
+
+
+def estimator(library, hidden):
+    if library == "skscratch":
+        from skscratch import MLPScratchClassifier as Estimator
+    else:
+        from sklearn.neural_network import MLPClassifier as Estimator
+    return Estimator(hidden, alpha=1e-4, batch_size=200, random_state=np.random.RandomState(0))
+
+
+def seconds_per_epoch(library, hidden, X, y, epochs):
+    """Median seconds of ``epochs`` partial_fit epochs, after one warm-up epoch."""
+    clf = estimator(library, hidden)
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(1 + epochs):
+            start = time.perf_counter()
+            clf.partial_fit(X, y, classes=np.arange(10))
+            times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def sweep(points, run):
+    rows = []
+    for point in points:
+        row = {"point": point}
+        for library in LIBRARIES:
+            row[library] = run(library, point)
+        row["ratio"] = row["skscratch"] / row["sklearn"]
+        rows.append(row)
+        print(f"  {point!s:>8}  " + "  ".join(f"{lib} {row[lib]:.3f}s" for lib in LIBRARIES)
+              + f"  ratio {row['ratio']:.2f}", flush=True)
+    return rows
+
+
+def linear_fit(xs, ys):
+    """Slope of the line through the origin, and its R^2."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    slope = float(xs @ ys / (xs @ xs))
+    residual = ys - slope * xs
+    r2 = 1 - float(residual @ residual) / float(((ys - ys.mean()) ** 2).sum())
+    return slope, r2
+
+
+def plot(report, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for library, marker in zip(LIBRARIES, "os"):
+        n = [r["point"] for r in report["by_samples"]]
+        left.plot(n, [r[library] for r in report["by_samples"]], marker=marker, label=library)
+        w = [r["point"] for r in report["by_width"]]
+        right.plot(w, [r[library] for r in report["by_width"]], marker=marker, label=library)
+    left.set(title=f"network {report['samples_network']}: s/epoch against n_samples",
+             xlabel="training samples", ylabel="seconds per epoch")
+    right.set(title="one hidden layer, all samples: s/epoch against width",
+              xlabel="hidden units", ylabel="seconds per epoch", xscale="log", yscale="log")
+    right.set_xticks(w, [str(v) for v in w])
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+        ax.set_ylim(bottom=0 if ax is left else None)
+    fig.suptitle(f"float32 input, adam, batch 200 — {report['machine']['cpu']}, {report['machine']['cores']} cores",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def markdown(report):
+    lines = [f"# Scaling ({report['dataset']}, float32 input)", "",
+             f"Network {report['samples_network']}, s/epoch against training samples:", "",
+             "| samples | skscratch s | sklearn s | skscratch / sklearn |", "|---:|---:|---:|---:|"]
+    lines += [f"| {r['point']} | {r['skscratch']:.3f} | {r['sklearn']:.3f} | {r['ratio']:.2f} |"
+              for r in report["by_samples"]]
+    for library in LIBRARIES:
+        fit = report["linear_fit"][library]
+        lines.append(f"\n{library}: {fit['us_per_sample']:.1f} µs per sample, linear fit R² = {fit['r2']:.4f}")
+    lines += ["", "One hidden layer, s/epoch against width:", "",
+              "| width | skscratch s | sklearn s | skscratch / sklearn |", "|---:|---:|---:|---:|"]
+    lines += [f"| {r['point']} | {r['skscratch']:.3f} | {r['sklearn']:.3f} | {r['ratio']:.2f} |"
+              for r in report["by_width"]]
+    lines += ["", f"Command: `{report['command']}`", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per point (default 2)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script works")
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        samples, widths, network = [500, 1000, 1300], [16, 32, 64, 128], (64,)
+    else:
+        samples, widths, network = [10_000, 30_000, 60_000], [64, 128, 256, 512, 1024], (512, 256)
+    try:
+        X, y = load_fashion_split(args.data_dir, "train", max(samples), np.float32)
+        dataset = "Fashion-MNIST"
+    except (FileNotFoundError, OSError):
+        if not args.quick:
+            raise
+        X, y = load_digits_split(max(samples), 0, np.float32)[:2]
+        dataset = "digits (Fashion-MNIST not found)"
+    samples = [n for n in samples if n <= len(X)]
+
+    print(f"s/epoch against n_samples, network {network}:")
+    by_samples = sweep(samples, lambda lib, n: seconds_per_epoch(lib, network, X[:n], y[:n], args.epochs))
+    print("s/epoch against width, one hidden layer:")
+    by_width = sweep(widths, lambda lib, w: seconds_per_epoch(lib, (w,), X, y, args.epochs))
+
+    report = {
+        "dataset": dataset, "samples_network": "-".join(map(str, network)),
+        "by_samples": by_samples, "by_width": by_width,
+        "linear_fit": {
+            lib: dict(zip(("us_per_sample", "r2"), linear_fit(samples, [r[lib] for r in by_samples])))
+            for lib in LIBRARIES
+        },
+        "machine": machine_info(), "command": "python " + " ".join(sys.argv),
+    }
+    for fit in report["linear_fit"].values():
+        fit["us_per_sample"] *= 1e6
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.out_dir / ("bench_scaling_quick" if args.quick else "bench_scaling")
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    stem.with_suffix(".md").write_text(markdown(report))
+    plot(report, stem.with_suffix(".png"))
+    print(markdown(report))
+    print(f"wrote {stem}.json, .md and .png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The benchmarks keep working: their --quick modes, run as a user runs them.
+
+Timings are never asserted here (the machine is shared and noisy); only that
+the scripts run, measure every contender and write their reports.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script, *args):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def test_bench_train_quick(tmp_path):
+    out = run("bench_train.py", "--quick", "--only", "skscratch-float32", "sklearn-float32",
+              "skscratch-float64", "sklearn-float64", "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "bench_train_quick.json").read_text())
+    assert "| target |" in out and (tmp_path / "bench_train_quick.md").exists()
+    (run_,) = report["runs"]
+    for dtype in ("float32", "float64"):
+        ours, theirs = run_["results"][f"skscratch-{dtype}"], run_["results"][f"sklearn-{dtype}"]
+        assert ours["status"] == theirs["status"] == "ok"
+        assert len(ours["epoch_times_s"]) == report["warmup_epochs"] + report["epochs"]
+        assert ours["peak_rss_mib"] > 0 and ours["predict_proba_s"] > 0
+        # the same seeds and the same maths: the same model as scikit-learn's
+        assert ours["accuracy_pct"] == pytest.approx(theirs["accuracy_pct"], abs=0.2)
+        assert ours["accuracy_pct"] > 50
+
+
+def test_bench_scaling_quick(tmp_path):
+    pytest.importorskip("matplotlib")
+    run("bench_scaling.py", "--quick", "--epochs", "1", "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "bench_scaling_quick.json").read_text())
+    assert len(report["by_samples"]) == 3 and len(report["by_width"]) == 4
+    assert all(row["skscratch"] > 0 and row["sklearn"] > 0 for row in report["by_samples"])
+    assert (tmp_path / "bench_scaling_quick.png").stat().st_size > 10_000
