@@ -39,13 +39,19 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import _network, _parallel
 from ._activations import ACTIVATIONS
 from ._optimizers import SGD, Adam
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _blas_threads():
+    """The BLAS thread count in force here, e.g. 1 inside a joblib worker."""
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return min(counts) if counts else None
 
 
 def _is_packed(arrays, flat):
@@ -276,9 +282,10 @@ class BaseMLPScratch(BaseEstimator, ABC):
         """Loss and gradient of the batch ``X[rows]``, its rows split over threads.
 
         ``shards`` holds one flat gradient vector and its views per thread.
-        Each thread takes a contiguous share of the rows; all are normalised
-        by the whole batch's S and only the first adds the L2 penalty, so the
-        shards' gradients add up to the batch's, in ``shards[0]``.
+        Each thread takes a contiguous share of the rows, normalised by the
+        whole batch's S, so the shards' gradients add up to the batch's data
+        gradient; the L2 penalty is added once, in the summing pass. The
+        result is in ``shards[0]``.
         """
         if len(shards) == 1:
             return self._loss_and_gradients(X[rows], Y[rows], sample_weight, shards[0][1])
@@ -290,19 +297,29 @@ class BaseMLPScratch(BaseEstimator, ABC):
         def shard(k):
             part = slice(bounds[k], bounds[k + 1])  # of the batch's rows and weights
             sw = None if sample_weight is None else sample_weight[part]
-            alpha = self.alpha if k == 0 else 0.0
             X_part, Y_part = X[rows[part]], Y[rows[part]]
-            return self._loss_and_gradients(X_part, Y_part, sw, shards[k][1], alpha, S)
+            return self._loss_and_gradients(X_part, Y_part, sw, shards[k][1], 0.0, S)
 
         losses = _parallel.map_threads(shard, list(range(len(shards))))
-        total = shards[0][0]
+
+        # sum the shards, and add the L2 penalty (alpha / S) W in the same
+        # parallel pass; the weights are the first n_weights entries of the vector
+        total, params = shards[0][0], self._get_flat_params()
+        n_weights = sum(W.size for W in self.coefs_)
+        squared_norms = {}
 
         def add(chunk):
             for grads, _ in shards[1:]:
                 total[chunk] += grads[chunk]
+            if self.alpha and chunk.start < n_weights:
+                W = params[chunk.start : min(chunk.stop, n_weights)]
+                total[chunk.start : chunk.start + W.size] += (self.alpha / S) * W
+                squared_norms[chunk.start] = np.dot(W, W)
 
         _parallel.for_each_chunk(add, total.size)
-        return sum(losses)
+        # summed in a fixed order, so the loss does not depend on thread timing
+        squared_norm = sum(squared_norms[start] for start in sorted(squared_norms))
+        return sum(losses) + 0.5 * self.alpha * squared_norm / S
 
     def _check_input_is_to_blame(self, last_good, X, Y, sample_weight):
         """A batch's loss is not finite: raise a ValueError if the input is to blame.
@@ -387,6 +404,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         n_threads = 1 if issparse(X) else _parallel.n_threads_for(batch_size, params.size)
+        if n_threads > 1:  # respect a BLAS thread limit set around us (joblib, threadpoolctl)
+            n_threads = _parallel.n_threads_for(batch_size, params.size, _blas_threads())
         shards = []  # per thread: a flat gradient vector and its per-layer views
         for _ in range(n_threads):
             flat_grads = np.empty_like(params)

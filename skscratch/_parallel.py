@@ -19,7 +19,8 @@ import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-N_CORES = max(1, min(4, os.cpu_count() or 1))
+# at most 4: beyond that the per-batch synchronisation costs more than it saves
+N_CORES = max(1, min(4, int(os.environ.get("SKSCRATCH_NUM_THREADS", 0)) or os.cpu_count() or 1))
 # batch rows x parameters below which threads cost more than they save
 MIN_WORK_PER_BATCH = 50_000_000
 CHUNK = 1 << 17  # elements per chunk of an elementwise update
@@ -28,11 +29,17 @@ _threads = 1  # threads the elementwise work may use right now
 _pool = None
 
 
-def n_threads_for(batch_size, n_params):
-    """Threads worth using for minibatches of this size on a network this big."""
+def n_threads_for(batch_size, n_params, max_threads=None):
+    """Threads worth using for minibatches of this size on a network this big.
+
+    ``max_threads`` caps the count, e.g. at the BLAS thread limit a caller
+    (joblib, threadpoolctl) has set, so that nested parallelism does not
+    oversubscribe the cores.
+    """
     if N_CORES == 1 or batch_size * n_params < MIN_WORK_PER_BATCH:
         return 1
-    return min(N_CORES, batch_size // 16) or 1
+    cap = N_CORES if max_threads is None else min(N_CORES, max_threads)
+    return max(1, min(cap, batch_size // 16))
 
 
 @contextlib.contextmanager

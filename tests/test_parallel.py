@@ -16,10 +16,31 @@ def force_threads(monkeypatch):
     monkeypatch.setattr(_parallel, "CHUNK", 512)  # several chunks even for a small net
 
 
-def test_threads_are_used_only_where_they_pay():
+def test_threads_are_used_only_where_they_pay(monkeypatch):
+    monkeypatch.setattr(_parallel, "N_CORES", 2)
     assert _parallel.n_threads_for(200, 1_000) == 1
-    if _parallel.N_CORES > 1:
-        assert _parallel.n_threads_for(200, 535_818) == min(_parallel.N_CORES, 12)
+    assert _parallel.n_threads_for(200, 535_818) == 2
+    assert _parallel.n_threads_for(200, 535_818, max_threads=1) == 1  # a BLAS limit around us
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_blas_limit_around_fit_is_respected(digits01, force_threads, monkeypatch):
+    """Inside threadpool_limits(1) (as in a joblib worker) fit uses one thread."""
+    from threadpoolctl import threadpool_limits
+
+    used = []
+    original = _parallel.using_threads
+
+    def spy(n):
+        used.append(n)
+        return original(n)
+
+    monkeypatch.setattr(_parallel, "using_threads", spy)
+    X, y = digits01
+    with threadpool_limits(1, user_api="blas"):
+        MLPScratchClassifier((16,), max_iter=1).fit(X, y)
+    MLPScratchClassifier((16,), max_iter=1).fit(X, y)
+    assert used == [1, 2]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
