@@ -1,12 +1,12 @@
 """skscratch: a multi-layer perceptron written from scratch in NumPy, as a scikit-learn estimator.
 
-``MLPScratchClassifier`` is a drop-in replacement for
-:class:`sklearn.neural_network.MLPClassifier`. Its backpropagation lives in
+``MLPScratchClassifier`` and ``MLPScratchRegressor`` are drop-in replacements
+for :class:`sklearn.neural_network.MLPClassifier` and ``MLPRegressor``. Its backpropagation lives in
 ``skscratch._network`` and reads on one screen.
 """
 
-from ._mlp import MLPScratchClassifier
+from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPScratchClassifier", "__version__"]
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "__version__"]

@@ -38,6 +38,11 @@ def relu(Z):
     return np.maximum(Z, 0, out=Z)
 
 
+def exp(Z):
+    """f(z) = exp(z): the output of Poisson regression (a log link)."""
+    return np.exp(Z, out=Z)
+
+
 def softmax(Z):
     """f(z)_k = exp(z_k) / sum_j exp(z_j), row by row.
 
@@ -56,6 +61,7 @@ ACTIVATIONS = {
     "tanh": tanh,
     "relu": relu,
     "softmax": softmax,
+    "exp": exp,
 }
 
 

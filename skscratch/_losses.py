@@ -7,7 +7,7 @@ in floating point (``p = sigma(40)``) still has its true, finite loss. That
 also makes ``P - Y`` the exact gradient everywhere, with no clipping region
 where the loss is flat but the gradient is not.
 
-For these three pairs (the "canonical links") the error at the output
+For these four pairs (the "canonical links") the error at the output
 pre-activation is the same expression, ``dLoss/dZ = P - Y``. That is why
 ``_network.loss_and_gradients`` starts backpropagation from ``P - Y``:
 
@@ -17,10 +17,13 @@ output g   loss                        per-sample loss, written in z
 softmax    categorical cross-entropy   ``logsumexp(z) - sum_k y_k z_k``
 logistic   binary cross-entropy        ``sum_k log(1 + exp(z_k)) - y_k z_k``
 identity   half squared error          ``sum_k (y_k - z_k)^2 / 2``
+exp        half Poisson deviance       ``sum_k exp(z_k) - y_k z_k + y_k log y_k - y_k``
 =========  ==========================  ==============================================
 
-(``-log softmax(z)_k = logsumexp(z) - z_k`` and
-``-y log sigma(z) - (1 - y) log(1 - sigma(z)) = log(1 + exp(z)) - y z``.)
+(``-log softmax(z)_k = logsumexp(z) - z_k``,
+``-y log sigma(z) - (1 - y) log(1 - sigma(z)) = log(1 + exp(z)) - y z``, and
+the Poisson deviance ``y log(y / p) - y + p`` with ``p = exp(z)``; its last
+two terms make it 0 for a perfect fit, as scikit-learn's.)
 
 Each function returns the loss of every sample; ``_network`` takes their
 weighted mean, as scikit-learn's MLP does.
@@ -67,8 +70,22 @@ def half_squared_error(Y, Z):
     return 0.5 * ((Y - Z) ** 2).sum(axis=1)
 
 
+def half_poisson_deviance(Y, Z):
+    """``sum_k exp(z_k) - y_k z_k + y_k log y_k - y_k`` per sample (y >= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> half_poisson_deviance(np.array([[2.0], [0.0]]), np.log([[2.0], [1.0]])).round(12).tolist()
+    [0.0, 1.0]
+    """
+    y_log_y = Y * np.log(np.where(Y > 0, Y, 1.0))  # y log y, with 0 log 0 = 0
+    return (np.exp(Z) - Y * Z + y_log_y - Y).sum(axis=1)
+
+
 LOSSES = {
     "softmax": categorical_cross_entropy,
     "logistic": binary_cross_entropy,
     "identity": half_squared_error,
+    "exp": half_poisson_deviance,
 }

@@ -20,8 +20,9 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 from scipy.sparse import issparse
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
@@ -101,38 +102,14 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
     }
 
-    @abstractmethod
-    def __init__(
-        self, hidden_layer_sizes, activation, solver, alpha, batch_size,
-        learning_rate, learning_rate_init, power_t, max_iter, shuffle,
-        random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
-        early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-        n_iter_no_change, max_fun, dtype,
-    ):  # fmt: skip
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
+    def __init__(self, **params):
+        """Store the constructor's arguments as attributes, nothing else.
+
+        A subclass lists every parameter in its own signature, which is what
+        ``get_params`` reads, and passes them all here.
+        """
+        for name, value in params.items():
+            setattr(self, name, value)
 
     # ------------------------------------------------------------------
     # What a subclass defines: targets, output layer and validation score.
@@ -221,6 +198,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     "positive weight."
                 )
         Y = self._encode_targets(y, first_pass, incremental, classes)
+        if Y.dtype != bool:  # real-valued targets train in the dtype of X
+            Y = Y.astype(X.dtype, copy=False)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
 
@@ -322,12 +301,14 @@ class BaseMLPScratch(BaseEstimator, ABC):
         return sum(losses) + 0.5 * self.alpha * squared_norm / S
 
     def _check_input_is_to_blame(self, last_good, X, Y, sample_weight):
-        """A batch's loss is not finite: raise a ValueError if the input is to blame.
+        """A batch's loss in the first epoch is not finite: is the input to blame?
 
-        The weights of the last good epoch are restored. If the batch's loss
+        The weights this call started with are restored. If the batch's loss
         is not finite even with them, the input overflows the network (or
         those weights were not finite): a ValueError. Otherwise the weights
-        diverged during this epoch, which the caller handles.
+        diverged during this epoch, which the caller handles. (In a later
+        epoch every sample has passed through the network before, so a
+        non-finite loss there is always divergence.)
         """
         params = self._get_flat_params()
         np.copyto(params, last_good)
@@ -344,7 +325,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 "Fit with warm_start=False to start from fresh weights."
             )
         raise ValueError(
-            f"The loss is {loss} with weights that were fine: X has values too "
+            f"The loss is {loss} before any update: X has values too "
             f"large for this network (largest |x| = {abs(X).max():.3g}) and the "
             "forward pass overflows. Scale the input first, e.g. with StandardScaler."
         )
@@ -417,6 +398,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
         if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
             threads.enter_context(threadpool_limits(1, user_api="blas"))
         threads.enter_context(_parallel.using_threads(n_threads))
+        # overflow is caught as a non-finite loss and reported as divergence
+        threads.enter_context(np.errstate(over="ignore", invalid="ignore"))
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -432,7 +415,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     # forward, loss and backward
                     batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shards)
                     if not np.isfinite(batch_loss):
-                        self._check_input_is_to_blame(last_good, X[idx], Y[idx], sw_batch)
+                        if self.n_iter_ == 0:  # later epochs saw every sample pass
+                            self._check_input_is_to_blame(last_good, X[idx], Y[idx], sw_batch)
                         accumulated_loss = batch_loss  # the weights diverged
                         break
                     accumulated_loss += batch_loss * (batch.stop - batch.start)
@@ -633,17 +617,9 @@ class BaseMLPScratch(BaseEstimator, ABC):
         return tags
 
 
-class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
-    """Multi-layer perceptron classifier, with backpropagation written in NumPy.
-
-    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
-    the same parameters, fitted attributes, methods and behaviour. It
-    minimises the log-loss with L-BFGS, SGD or Adam. Multiclass targets get
-    a softmax output; binary and multilabel targets get logistic outputs.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+# The parameters and most fitted attributes are the same for both estimators:
+# written once here, and put into each class docstring below.
+_PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
@@ -673,7 +649,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the early-stopping split and the
         shuffling. The same seed draws the same initial weights as
-        scikit-learn's MLPClassifier.
+        scikit-learn's MLP.
     tol : float, default=1e-4
         Training stops when the loss (or validation score) has not improved by
         at least ``tol`` for ``n_iter_no_change`` consecutive epochs. For
@@ -687,9 +663,11 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     nesterovs_momentum : bool, default=True
         Whether "sgd" uses Nesterov's momentum.
     early_stopping : bool, default=False
-        Set aside ``validation_fraction`` of the training data, stratified by
-        class (not for multilabel targets), stop when its accuracy stops
-        improving and restore the best weights. Stochastic solvers only.
+        Set aside ``validation_fraction`` of the training data, stop when the
+        score on it (accuracy for a classifier, R^2 for a regressor) stops
+        improving, and restore the best weights. A classifier's split is
+        stratified by class (not for multilabel targets). Stochastic solvers
+        only.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     beta_1, beta_2 : float, default=0.9, 0.999
@@ -705,22 +683,19 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         follows the input, as scikit-learn does: float32 input trains in
         float32, anything else in float64. "float32" halves memory and about
         halves training time, even behind a float64 step such as
-        StandardScaler. (Not in scikit-learn's MLPClassifier.)
+        StandardScaler. (Not in scikit-learn.)"""
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (for multilabel targets, the label indices).
-    loss_ : float
-        The loss (log-loss plus L2 penalty) at the end of training.
+_ATTRIBUTES_DOC = """    loss_ : float
+        The loss (data loss plus L2 penalty) at the end of training.
     best_loss_ : float or None
         The lowest training loss reached; None with early stopping.
     loss_curve_ : list of float
         The training loss after each epoch (each L-BFGS iteration).
     validation_scores_ : list of float or None
-        Accuracy on the validation split after each epoch, with early stopping.
+        The score (accuracy or R^2) on the validation split after each epoch,
+        with early stopping; else None.
     best_validation_score_ : float or None
-        The best validation accuracy, with early stopping.
+        The best validation score, with early stopping; else None.
     t_ : int
         Number of training samples seen by the stochastic solver.
     coefs_ : list of ndarray of shape (fan_in, fan_out)
@@ -736,7 +711,40 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        Number of output units.
+        Number of output units."""
+
+
+def _arguments(local_variables):
+    """A constructor's arguments, from its ``locals()``."""
+    return {k: v for k, v in local_variables.items() if k not in ("self", "__class__")}
+
+
+def _fill_docstring(cls):
+    """Put the shared parameter and attribute sections into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("%(parameters)s", _PARAMETERS_DOC).replace(
+        "%(attributes)s", _ATTRIBUTES_DOC
+    )
+    return cls
+
+
+@_fill_docstring
+class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
+    """Multi-layer perceptron classifier, with backpropagation written in NumPy.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, fitted attributes, methods and behaviour. It
+    minimises the log-loss with L-BFGS, SGD or Adam. Multiclass targets get
+    a softmax output; binary and multilabel targets get logistic outputs.
+
+    Parameters
+    ----------
+%(parameters)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel targets, the label indices).
+%(attributes)s
     out_activation_ : str
         Output activation: "softmax" or "logistic".
 
@@ -803,32 +811,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         max_fun=15000,
         dtype=None,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dtype=dtype,
-        )
+        super().__init__(**_arguments(locals()))
 
     def _validate_input(self, X, y, reset):
         X, y = validate_data(
@@ -984,4 +967,189 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        return tags
+
+
+@_fill_docstring
+class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
+    """Multi-layer perceptron regressor, with backpropagation written in NumPy.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
+    the same parameters, fitted attributes, methods and behaviour. It
+    minimises half the squared error (identity output) or half the Poisson
+    deviance (exp output) with L-BFGS, SGD or Adam. It shares its network,
+    training loop and optimizers with :class:`MLPScratchClassifier`; only
+    the output layer, the loss, the targets and the score differ.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        "squared_error" is ``sum_k (y_k - p_k)^2 / 2`` per sample, with an
+        identity output; "poisson" is half the Poisson deviance, with an
+        exponential output (a log link), for targets y >= 0.
+%(parameters)s
+
+    Attributes
+    ----------
+%(attributes)s
+    out_activation_ : str
+        Output activation: "identity" or "exp".
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : The estimator this one replaces.
+    MLPScratchClassifier : The classifier on the same core.
+
+    Notes
+    -----
+    Differences from scikit-learn, each deliberate:
+
+    - For several outputs, ``loss_`` is the objective the gradient descends,
+      ``sum_k (y_k - p_k)^2 / 2`` averaged over samples; scikit-learn reports
+      that divided by the number of outputs while descending the sum. With
+      one output the two are the same.
+    - ``loss="poisson"`` refuses negative targets with a ValueError.
+    - ``partial_fit`` exists only for "sgd" and "adam" (scikit-learn's
+      regressor also offers it for L-BFGS, where it runs a whole fit).
+    - Targets that are not numbers, or not finite, raise a ValueError.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skscratch import MLPScratchRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y / y.std(), random_state=0)
+    >>> reg = MLPScratchRegressor(hidden_layer_sizes=(32,), solver="lbfgs",
+    ...                           max_iter=500, random_state=0)
+    >>> reg.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    True
+    >>> reg.predict(X_test[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMLPScratch._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+    ):
+        super().__init__(**_arguments(locals()))
+
+    def _validate_input(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            y_numeric=True, dtype=self._input_dtype(), reset=reset,
+        )  # fmt: skip
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets y, got an array of "
+                f"dtype {y.dtype}."
+            )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                f"loss='poisson' needs targets y >= 0; y has {int((y < 0).sum())} "
+                f"negative value(s), the smallest {y.min():g}."
+            )
+        return X, y
+
+    def _encode_targets(self, y, first_pass, incremental, classes=None):
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _output_activation(self, Y):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _predictions(self, X, check_input=True):
+        """Predicted targets, shape (n_samples, n_outputs), never NaN or infinite."""
+        P = ACTIVATIONS[self.out_activation_](self._logits(X, check_input=check_input))
+        if not np.isfinite(P).all():
+            raise ValueError(
+                "The predictions overflow: the network's output is too large for "
+                f"exp (loss={self.loss!r}). Scale the input the way the training "
+                "data was scaled."
+            )
+        return P
+
+    def _validation_score(self, X, Y, sample_weight):
+        """R^2 on the validation split (NaN if the network's output is not finite)."""
+        Z = self._logits(X, check_input=False, check_finite=False)
+        with np.errstate(over="ignore"):
+            P = ACTIVATIONS[self.out_activation_](Z)
+        if not np.isfinite(P).all():
+            return np.nan
+        return float(r2_score(Y, P, sample_weight=sample_weight))
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        P = self._predictions(X)
+        return P.ravel() if P.shape[1] == 1 else P
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

@@ -59,3 +59,13 @@ def test_example_runs(example):
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"held-out accuracy (\S+)", result.stdout).group(1))
     assert accuracy > 0.9
+
+
+def test_regression_demo_prints_r2_per_epoch():
+    result = run(demo_command() + ["--task", "regression", "--epochs", "15"])
+    assert result.returncode == 0, result.stderr
+    assert "diabetes" in result.stdout
+    epochs = re.findall(r"^epoch +(\d+)/15 +loss (\S+) +train R2 (\S+) +test R2 (\S+)", result.stdout, re.M)
+    assert [int(e[0]) for e in epochs] == list(range(1, 16))
+    r2 = float(re.search(r"^Test R\^2: (\S+)$", result.stdout, re.M).group(1))
+    assert r2 == float(epochs[-1][3]) and r2 > 0.3  # linear models reach about 0.35-0.45

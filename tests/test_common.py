@@ -8,7 +8,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skscratch import MLPScratchClassifier
+from skscratch import MLPScratchClassifier, MLPScratchRegressor
 
 # Only checks that cannot apply may skip: the array-API check (we are NumPy
 # only) and the decision_function multilabel check (there is no
@@ -26,6 +26,12 @@ ESTIMATORS = [
     MLPScratchClassifier(random_state=0),
     MLPScratchClassifier(solver="lbfgs", max_iter=50, random_state=0),
     MLPScratchClassifier(solver="sgd", activation="tanh", random_state=0),
+    MLPScratchRegressor(random_state=0),
+    MLPScratchRegressor(solver="lbfgs", random_state=0),
+    MLPScratchRegressor(solver="sgd", activation="tanh", random_state=0),
+    # lr 0.01: with the default 1e-3, 200 full-batch Adam steps reach R^2 0.38 on
+    # check_regressors_train's data (scikit-learn's MLPRegressor too), below its 0.5
+    MLPScratchRegressor(loss="poisson", learning_rate_init=0.01, random_state=0),
 ]
 
 

@@ -77,3 +77,50 @@ def test_initial_weights_are_glorot_uniform_like_sklearn():
             assert np.abs(b).max() <= bound
             # uniform on [-bound, bound]: variance bound^2 / 3
             assert np.var(W) == pytest.approx(bound**2 / 3, rel=0.1)
+
+
+def regression_data(n_outputs):
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(n_samples=300, n_features=12, n_targets=n_outputs, noise=10.0, random_state=0)
+    X = X / X.std(axis=0)
+    return X, y / y.std(axis=0)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("target", ["single", "multi", "poisson"])
+def test_regressor_five_epochs_from_sklearn_weights(solver, activation, target):
+    from sklearn.neural_network import MLPRegressor
+
+    from skscratch import MLPScratchRegressor
+
+    X, y = regression_data(3 if target == "multi" else 1)
+    loss = "squared_error"
+    if target == "poisson":
+        loss, y = "poisson", np.exp(y / 2)
+    params = dict(
+        loss=loss, hidden_layer_sizes=(20, 15), activation=activation, alpha=1e-3,
+        batch_size=64, shuffle=False, **SOLVERS[solver],
+    )  # fmt: skip
+    params["learning_rate_init"] = min(params["learning_rate_init"], 0.01)
+
+    reference = MLPRegressor(max_iter=1, random_state=0, **params).fit(X, y)
+    ours = MLPScratchRegressor(max_iter=1, random_state=1, **params).fit(X, y)
+    ours.coefs_ = [W.copy() for W in reference.coefs_]
+    ours.intercepts_ = [b.copy() for b in reference.intercepts_]
+    start = [W.copy() for W in reference.coefs_]
+
+    reference.set_params(warm_start=True, max_iter=5).fit(X, y)
+    ours.set_params(warm_start=True, max_iter=5).fit(X, y)
+
+    assert ours.n_iter_ == reference.n_iter_ == 5
+    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)
+    assert max(np.abs(W - W0).max() for W, W0 in zip(ours.coefs_, start)) > 1e-4
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=0, atol=1e-8)
+    # the reported loss is the same for one output (for several, scikit-learn
+    # reports the outputs' mean squared error while descending their sum)
+    if target != "multi":
+        np.testing.assert_allclose(ours.loss_curve_[-5:], reference.loss_curve_[-5:], rtol=1e-10)
