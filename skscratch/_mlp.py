@@ -181,6 +181,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
     # Training
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
@@ -952,8 +954,6 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         self : object
             The updated estimator.
         """
-        if self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
         if not hasattr(self, "coefs_"):
             if classes is None and not type_of_target(y).startswith("multilabel"):
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -1145,8 +1145,6 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         self : object
             The updated estimator.
         """
-        if self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):
