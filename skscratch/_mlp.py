@@ -26,6 +26,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils import shuffle as shuffle_indices
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -77,7 +78,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"})],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -132,6 +133,10 @@ class BaseMLPScratch(BaseEstimator, ABC):
 
     def _stratify_labels(self, Y):
         """Labels to stratify the early-stopping split on, or None."""
+        return None
+
+    def _target_weights(self, y, incremental):
+        """Per-sample weights that y itself implies (class_weight), or None."""
         return None
 
     # ------------------------------------------------------------------
@@ -199,6 +204,10 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     "sample_weight sums to zero: at least one sample needs a "
                     "positive weight."
                 )
+        extra_weight = self._target_weights(y, incremental)
+        if extra_weight is not None:  # class_weight multiplies sample_weight
+            extra_weight = extra_weight.astype(X.dtype, copy=False)
+            sample_weight = extra_weight if sample_weight is None else sample_weight * extra_weight
         Y = self._encode_targets(y, first_pass, incremental, classes)
         if Y.dtype != bool:  # real-valued targets train in the dtype of X
             Y = Y.astype(X.dtype, copy=False)
@@ -623,9 +632,12 @@ class BaseMLPScratch(BaseEstimator, ABC):
 # written once here, and put into each class docstring below.
 _PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"}, \
+            default="relu"
         Activation of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
-        tanh(x) or max(0, x).
+        tanh(x) or max(0, x), as in scikit-learn; and, beyond it,
+        "leaky_relu" max(x, 0.01 x), "elu" (x if x > 0 else exp(x) - 1) and
+        "gelu" x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
         "lbfgs" is SciPy's quasi-Newton L-BFGS-B on the full batch; "sgd" is
         stochastic gradient descent with momentum; "adam" is Adam. Adam suits
@@ -741,6 +753,12 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     Parameters
     ----------
 %(parameters)s
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as in scikit-learn's other classifiers: a dict
+        ``{class_label: weight}``, or "balanced", ``n_samples / (n_classes *
+        np.bincount(y))``. They multiply ``sample_weight``. (Not in
+        scikit-learn's MLPClassifier.) "balanced" needs all of y, so
+        ``partial_fit`` takes a dict only.
 
     Attributes
     ----------
@@ -812,8 +830,25 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        class_weight=None,
     ):
         super().__init__(**_arguments(locals()))
+
+    _parameter_constraints: dict = {
+        **BaseMLPScratch._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def _target_weights(self, y, incremental):
+        if self.class_weight is None:
+            return None
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch "
+                "does not show the class frequencies. Compute them over all the data "
+                "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
+            )
+        return compute_sample_weight(self.class_weight, y)
 
     def _validate_input(self, X, y, reset):
         X, y = validate_data(

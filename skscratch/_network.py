@@ -26,7 +26,7 @@ vectorised passes.
 
 import numpy as np
 
-from ._activations import ACTIVATIONS, DERIVATIVES
+from ._activations import ACTIVATIONS, DERIVATIVES, NEEDS_PREACTIVATION
 from ._losses import LOSSES
 
 
@@ -92,16 +92,20 @@ def init_params(layer_units, activation, random_state, dtype=np.float64):
     return flat
 
 
-def forward(X, coefs, intercepts, activation, out_activation):
+def forward(X, coefs, intercepts, activation, out_activation, preactivations=None):
     """Forward pass. Returns the list ``[A_0 = X, A_1, ..., A_L = P]``.
 
-    ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it.
+    ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it. If
+    ``preactivations`` is a list, it receives ``Z_l`` of each hidden layer
+    whose activation's derivative needs it (GELU), None for the others.
     """
     activations = [X]
     last = len(coefs) - 1
     for l, (W, b) in enumerate(zip(coefs, intercepts)):
         Z = activations[-1] @ W  # Z_l = A_{l-1} W_l + b_l
         Z += b
+        if preactivations is not None and l != last:
+            preactivations.append(Z.copy() if activation in NEEDS_PREACTIVATION else None)
         f = ACTIVATIONS[out_activation if l == last else activation]
         activations.append(f(Z))  # A_l = f(Z_l), in place
     return activations
@@ -147,7 +151,8 @@ def loss_and_gradients(
         J, the weighted mean loss plus the L2 penalty.
     """
     # forward
-    activations = forward(X, coefs, intercepts, activation, "identity")
+    preactivations = []  # Z_l where f'(Z_l) is not a function of A_l
+    activations = forward(X, coefs, intercepts, activation, "identity", preactivations)
     Z_out = activations[-1]  # the logits: the loss is exact when written in them
     if normalizer is not None:
         S = normalizer
@@ -172,5 +177,5 @@ def loss_and_gradients(
         if l > 0:
             # delta_{l-1} = (delta_l W_l^T) * f'(Z_{l-1})
             delta = delta @ coefs[l].T
-            DERIVATIVES[activation](activations[l], delta)
+            DERIVATIVES[activation](activations[l], delta, preactivations[l - 1])
     return float(loss)

@@ -9,6 +9,8 @@ import scipy.sparse as sp
 from skscratch import _network
 from skscratch._activations import ACTIVATIONS, DERIVATIVES
 
+HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"]
+
 # output type -> (output activation, number of output units)
 OUTPUTS = {
     "binary": ("logistic", 1),
@@ -65,7 +67,7 @@ def relative_error(a, b):
 
 @pytest.mark.parametrize(
     "activation, output, alpha, weighted",
-    list(itertools.product(["identity", "logistic", "tanh", "relu"], OUTPUTS, [0.0, 0.01], [False, True])),
+    list(itertools.product(HIDDEN_ACTIVATIONS, OUTPUTS, [0.0, 0.01], [False, True])),
 )
 def test_backward_matches_finite_differences(activation, output, alpha, weighted):
     X, Y, layer_units, out_activation = make_problem(output)
@@ -97,14 +99,14 @@ def test_sparse_input_gives_the_dense_gradient():
     np.testing.assert_allclose(grads_sparse, grads_dense, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_each_derivative_matches_finite_differences(activation):
     """f'(z), written in terms of A = f(z), against (f(z+h) - f(z-h)) / 2h."""
     z = np.linspace(-4, 4, 41) + 0.013  # avoid relu's kink at exactly 0
     h = 1e-6
     f = ACTIVATIONS[activation]
     numeric = (f(z + h) - f(z - h)) / (2 * h)
-    analytic = DERIVATIVES[activation](f(z.copy()), np.ones_like(z))
+    analytic = DERIVATIVES[activation](f(z.copy()), np.ones_like(z), z.copy())
     np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-9)
 
 
