@@ -12,12 +12,14 @@ The data's way through ``fit`` reads straight down::
     record history -> stopping rule
 """
 
+import time
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import ExitStack
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import scipy.optimize
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -45,9 +47,17 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import _network, _parallel
 from ._activations import ACTIVATIONS
+from ._losses import LOSSES
 from ._optimizers import SGD, Adam
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _clip_norm(grads, max_norm):
+    """Scale ``grads`` in place so that its Euclidean norm is at most ``max_norm``."""
+    norm = np.sqrt(np.dot(grads, grads))
+    if norm > max_norm:
+        grads *= max_norm / norm
 
 
 def _blas_threads():
@@ -101,6 +111,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(self, **params):
@@ -128,8 +139,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
         """Name of the output activation (which also picks the loss)."""
 
     @abstractmethod
-    def _validation_score(self, X, Y, sample_weight):
-        """Score of the current network on encoded validation targets Y."""
+    def _validation_metrics(self, X, Y, sample_weight):
+        """(data loss, score) of the current network on encoded validation targets Y."""
 
     def _stratify_labels(self, Y):
         """Labels to stratify the early-stopping split on, or None."""
@@ -223,11 +234,67 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 f"{layer_units}. Fit with warm_start=False to start a new network."
             )
 
+        n_epochs_before = len(self.loss_curve_)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, random_state, incremental)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
+        if not incremental:
+            self._warn_if_not_learned(Y, sample_weight, n_epochs_before)
         return self
+
+    # Warnings after a fit whose network did not really learn. The yardstick
+    # is the best constant prediction: the class frequencies for a
+    # classifier, the mean target for a regressor.
+    NOT_LEARNED = 0.9  # loss above this fraction of the constant's: barely learned
+    POOR = 0.75  # loss above this fraction of the constant's...
+    UNSTABLE_RISE = 1.05  # ...and this much above its best: unstable
+
+    def _warn_if_not_learned(self, Y, sample_weight, n_epochs_before):
+        """Warn when the network predicts barely better than a constant would."""
+        baseline = self._constant_prediction_loss(Y, sample_weight)
+        loss = getattr(self, "loss_", np.nan)
+        if not (np.isfinite(loss) and baseline > 0):
+            return
+        if self.out_activation_ in ("softmax", "logistic") and baseline < 0.01:
+            return  # (nearly) one class: no yardstick, the L2 term alone is larger
+        constant = "class frequencies" if self.out_activation_ in ("softmax", "logistic") else "mean target"
+        curve = self.loss_curve_[n_epochs_before:]
+        if loss > self.NOT_LEARNED * baseline:
+            warnings.warn(
+                f"The network has barely learned: its training loss ended at {loss:.4g}, "
+                f"against {baseline:.4g} for always predicting the {constant}. If the loss "
+                f"rose or oscillated (see loss_curve_), lower learning_rate_init (now "
+                f"{self.learning_rate_init}); if it fell slowly, raise max_iter.",
+                ConvergenceWarning,
+            )
+        elif (
+            self.solver in _STOCHASTIC_SOLVERS and not self.early_stopping and len(curve) > 1
+            and loss > self.POOR * baseline and loss > self.UNSTABLE_RISE * min(curve)
+        ):  # fmt: skip
+            best = int(np.argmin(curve))
+            warnings.warn(
+                f"Training became unstable: the loss ended at {loss:.4g}, above the "
+                f"{curve[best]:.4g} it reached in epoch {n_epochs_before + best + 1} and "
+                f"not far below the {baseline:.4g} of always predicting the {constant}. "
+                f"Lower learning_rate_init (now {self.learning_rate_init}).",
+                ConvergenceWarning,
+            )
+
+    def _constant_prediction_loss(self, Y, sample_weight):
+        """The loss of the best constant prediction (its logits: the inverse link of mean Y)."""
+        if Y.shape[0] < 2:
+            return np.nan
+        mean = np.average(Y, axis=0, weights=sample_weight)
+        log = lambda m: np.log(np.clip(m, np.finfo(np.float64).eps, None))  # noqa: E731
+        inverse_link = {
+            "softmax": log,
+            "logistic": lambda m: log(m) - log(1 - m),
+            "identity": lambda m: m,
+            "exp": log,
+        }[self.out_activation_]
+        Z = np.broadcast_to(inverse_link(mean), Y.shape).astype(np.float64)
+        return float(np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight))
 
     def _initialize(self, Y, layer_units, dtype, random_state):
         self.n_iter_ = 0
@@ -240,6 +307,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
         self._optimizer = None
         self._best_params = None  # a copy of the weights, with early stopping
         self.loss_curve_ = []
+        self._history = []  # rows of history_
+        self._initial_loss = None  # the fresh network's loss, for the divergence guard
         self._no_improvement_count = 0
         if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
             self.validation_scores_ = []
@@ -405,6 +474,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         grads = shards[0][0]
         sample_idx = np.arange(n_samples)
         last_good = params.copy()  # weights at the start of the current epoch
+        started = time.perf_counter()
         threads = ExitStack()
         if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
             threads.enter_context(threadpool_limits(1, user_api="blas"))
@@ -430,24 +500,32 @@ class BaseMLPScratch(BaseEstimator, ABC):
                             self._check_input_is_to_blame(last_good, X[idx], Y[idx], sw_batch)
                         accumulated_loss = batch_loss  # the weights diverged
                         break
+                    if self._initial_loss is None:
+                        self._initial_loss = batch_loss
                     accumulated_loss += batch_loss * (batch.stop - batch.start)
                     # update
+                    if self.max_grad_norm is not None:
+                        _clip_norm(grads, self.max_grad_norm)
                     self._optimizer.update_params(params, grads)
 
                 # record history
                 loss = float(accumulated_loss) / n_samples
-                if not (np.isfinite(loss) and np.isfinite(params).all()):
+                if self._has_diverged(loss, params):
                     self._diverged(params, last_good, loss)
                     break
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_samples
                 self.loss_curve_.append(loss)
+                val_loss, val_score = (
+                    self._validation_metrics(*validation) if validation else (None, None)
+                )
+                self._record(loss, val_loss, val_score, self._optimizer.base_learning_rate, started)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
                 # stopping rule
-                self._update_no_improvement_count(validation)
+                self._update_no_improvement_count(val_score)
                 self._optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     if self.early_stopping:
@@ -479,21 +557,52 @@ class BaseMLPScratch(BaseEstimator, ABC):
         if self.early_stopping:
             np.copyto(params, self._best_params)  # restore the best weights
 
+    # the divergence guard: a loss this many times the fresh network's is a blow-up
+    DIVERGENCE_FACTOR = 10.0
+
+    def _has_diverged(self, loss, params):
+        if not (np.isfinite(loss) and np.isfinite(params).all()):
+            return True
+        return self._initial_loss is not None and loss > self.DIVERGENCE_FACTOR * self._initial_loss
+
     def _diverged(self, params, last_good, loss):
         """Training blew up: restore the last good weights and say so."""
         np.copyto(params, last_good)
         self._optimizer = None  # its moments saw the blow-up: start afresh
+        if np.isfinite(loss):
+            cause = (
+                f"became {loss:.4g}, more than {self.DIVERGENCE_FACTOR:g} times the "
+                f"freshly initialised network's {self._initial_loss:.4g}"
+            )
+        else:
+            cause = f"became {loss}"
         warnings.warn(
             f"Training diverged in epoch {self.n_iter_ + 1}: the training loss "
-            f"became {loss}. The weights from the end of epoch {self.n_iter_} "
-            f"were restored. Try a smaller learning_rate_init "
-            f"(now {self.learning_rate_init}).",
+            f"{cause}. The weights from the end of epoch {self.n_iter_} were "
+            f"restored. Try a smaller learning_rate_init (now {self.learning_rate_init}).",
             ConvergenceWarning,
         )
 
-    def _update_no_improvement_count(self, validation):
+    def _record(self, train_loss, val_loss, val_score, learning_rate, started):
+        """One row of history_."""
+        row = {"epoch": len(self._history) + 1, "train_loss": train_loss}
+        if val_loss is not None:
+            row.update(val_loss=val_loss, val_score=val_score)
+        row.update(learning_rate=learning_rate, elapsed_s=time.perf_counter() - started)
+        self._history.append(row)
+
+    @property
+    def history_(self):
+        """Per-epoch training history as a DataFrame (see the class docstring)."""
+        check_is_fitted(self)
+        columns = ["epoch", "train_loss", "val_loss", "val_score", "learning_rate", "elapsed_s"]
+        frame = pd.DataFrame(self._history, columns=columns)
+        if frame["val_loss"].isna().all():  # no validation data was ever used
+            frame = frame.drop(columns=["val_loss", "val_score"])
+        return frame
+
+    def _update_no_improvement_count(self, score):
         if self.early_stopping:
-            score = self._validation_score(*validation)
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)
@@ -513,6 +622,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 self.best_loss_ = self.loss_curve_[-1]
 
     def _fit_lbfgs(self, X, Y, sample_weight):
+        started = time.perf_counter()
         params = self._get_flat_params()
         start = params.copy()
         grads = np.empty_like(params)
@@ -532,6 +642,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
             loss = getattr(intermediate_result, "fun", None)
             if loss is not None:
                 self.loss_curve_.append(float(loss))
+                self._record(float(loss), None, None, np.nan, started)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (len(self.loss_curve_), loss))
 
@@ -830,6 +941,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        max_grad_norm=None,
         class_weight=None,
     ):
         super().__init__(**_arguments(locals()))
@@ -897,16 +1009,17 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             return None
         return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
 
-    def _validation_score(self, X, Y, sample_weight):
-        """Accuracy (subset accuracy for multilabel) on encoded targets Y."""
+    def _validation_metrics(self, X, Y, sample_weight):
+        """Loss and accuracy (subset accuracy for multilabel) on encoded targets Y."""
         Z = self._logits(X, check_input=False, check_finite=False)
         if not np.isfinite(Z).all():
-            return np.nan
+            return np.nan, np.nan
+        loss = np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight)
         if self.out_activation_ == "softmax":
             correct = Z.argmax(axis=1) == Y.argmax(axis=1)
         else:
             correct = ((Z > 0) == Y).all(axis=1)
-        return float(np.average(correct, weights=sample_weight))
+        return float(loss), float(np.average(correct, weights=sample_weight))
 
     def predict(self, X):
         """Predict class labels.
@@ -1096,6 +1209,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        max_grad_norm=None,
     ):
         super().__init__(**_arguments(locals()))
 
@@ -1135,14 +1249,15 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
             )
         return P
 
-    def _validation_score(self, X, Y, sample_weight):
-        """R^2 on the validation split (NaN if the network's output is not finite)."""
+    def _validation_metrics(self, X, Y, sample_weight):
+        """Loss and R^2 on the validation split (NaN if the output is not finite)."""
         Z = self._logits(X, check_input=False, check_finite=False)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight)
             P = ACTIVATIONS[self.out_activation_](Z)
         if not np.isfinite(P).all():
-            return np.nan
-        return float(r2_score(Y, P, sample_weight=sample_weight))
+            return np.nan, np.nan
+        return float(loss), float(r2_score(Y, P, sample_weight=sample_weight))
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.

@@ -27,6 +27,11 @@ class _Optimizer:
         self.learning_rate = float(learning_rate_init)
         self._scratch = None
 
+    @property
+    def base_learning_rate(self):
+        """The learning rate the schedule sets now."""
+        return self.learning_rate
+
     def _buffer(self, like):
         """A scratch vector shaped like the parameters, allocated once."""
         if self._scratch is None or self._scratch.shape != like.shape:
@@ -166,6 +171,11 @@ class Adam(_Optimizer):
 
     def __repr__(self):
         return f"Adam(learning_rate_init={self.learning_rate_init:g}, t={self.t})"
+
+    @property
+    def base_learning_rate(self):
+        """The rate before Adam's per-step bias correction, which ``learning_rate`` holds."""
+        return self.learning_rate_init
 
     def update_params(self, params, grads):
         """One step: update ``params`` in place from ``grads``."""

@@ -83,3 +83,124 @@ def test_balanced_class_weight_is_refused_by_partial_fit(digits01):
         MLPScratchClassifier(class_weight="balanced").partial_fit(X, y, classes=np.arange(10))
     # a dict works
     MLPScratchClassifier(class_weight={0: 2.0}).partial_fit(X, y, classes=np.arange(10))
+
+
+# ----------------------------------------------------------------------
+# max_grad_norm
+
+
+def test_clipping_scales_the_gradient_to_the_norm_by_hand():
+    from skscratch._mlp import _clip_norm
+
+    g = np.array([3.0, 4.0])  # norm 5
+    _clip_norm(g, 2.5)
+    np.testing.assert_allclose(g, [1.5, 2.0])  # halved, norm 2.5
+    g = np.array([0.3, 0.4])
+    _clip_norm(g, 2.5)
+    np.testing.assert_allclose(g, [0.3, 0.4])  # under the limit: unchanged
+
+
+def test_clipped_sgd_step(iris):
+    """One plain SGD step on one full batch: w1 = w0 - lr * g * min(1, c / |g|)."""
+    from skscratch import _network
+
+    X, y = iris
+    layer_units, c, lr = [4, 5, 3], 0.05, 0.1
+    w0 = _network.init_params(layer_units, "relu", np.random.RandomState(0))
+    g = np.empty_like(w0)
+    _network.loss_and_gradients(X, np.eye(3, dtype=bool)[y], *_network.unpack(w0.copy(), layer_units),
+                                *_network.unpack(g, layer_units), "relu", "softmax", 1e-4)
+    assert np.linalg.norm(g) > c  # the clip is active
+    clf = MLPScratchClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=lr,
+                               batch_size=len(X), shuffle=False, max_grad_norm=c, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    w1 = np.concatenate([a.ravel() for a in weights(clf)])
+    np.testing.assert_allclose(w1, w0 - lr * g * c / np.linalg.norm(g), rtol=1e-12, atol=1e-15)
+
+
+@ignore_convergence
+def test_clipping_tames_a_learning_rate_that_diverges_without_it(digits01):
+    X, y = digits01
+    params = dict(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=10.0, max_iter=20, random_state=0)
+    with pytest.warns(Warning, match="diverged"):
+        MLPScratchClassifier(**params).fit(X, y)
+    clipped = MLPScratchClassifier(max_grad_norm=0.1, **params).fit(X, y)
+    assert clipped.score(X, y) > 0.8
+
+
+# ----------------------------------------------------------------------
+# history_
+
+
+@ignore_convergence
+def test_history_without_validation(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((16,), max_iter=5, random_state=0).fit(X, y)
+    history = clf.history_
+    assert list(history.columns) == ["epoch", "train_loss", "learning_rate", "elapsed_s"]
+    assert history["epoch"].tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(history["train_loss"], clf.loss_curve_)
+    assert (history["learning_rate"] == 0.001).all()
+    assert history["elapsed_s"].is_monotonic_increasing
+    clf.partial_fit(X, y)  # continues the same history
+    assert clf.history_["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+@ignore_convergence
+def test_history_with_early_stopping(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((16,), early_stopping=True, max_iter=8, random_state=0).fit(X, y)
+    history = clf.history_
+    assert list(history.columns) == ["epoch", "train_loss", "val_loss", "val_score", "learning_rate", "elapsed_s"]
+    np.testing.assert_array_equal(history["val_score"], clf.validation_scores_)
+    assert (history["val_loss"] > 0).all() and history["val_loss"].iloc[-1] < history["val_loss"].iloc[0]
+
+
+@ignore_convergence
+def test_history_lbfgs_and_regressor(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((16,), solver="lbfgs", max_iter=10, random_state=0).fit(X, y)
+    assert len(clf.history_) == len(clf.loss_curve_) > 0 and clf.history_["learning_rate"].isna().all()
+    reg = MLPScratchRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate="invscaling",
+                              learning_rate_init=0.01, max_iter=3, random_state=0).fit(X, y / 9.0)
+    rates = reg.history_["learning_rate"].tolist()
+    assert rates[0] > rates[1] > rates[2]  # invscaling lowers it each epoch
+
+
+# ----------------------------------------------------------------------
+# The divergence guard and the did-not-learn warning
+
+
+def test_a_loss_ten_times_the_initial_one_is_divergence(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((16,), solver="sgd", learning_rate_init=5.0, momentum=0.99,
+                               max_iter=20, random_state=0)
+    with pytest.warns(Warning, match=r"diverged.*more than 10 times the freshly initialised"):
+        clf.fit(X, y)
+    assert all(np.isfinite(w).all() for w in weights(clf))
+    assert all(loss <= 10 * clf._initial_loss for loss in clf.loss_curve_)
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.99])
+def test_learning_rate_sweep_never_ends_silently_at_chance(digits01, momentum):
+    """sgd at lr 1e-3 .. 1e3 over 5 seeds: no NaN weights, no silent failure."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = digits01
+    for lr in [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]:
+        for seed in range(5):
+            with pytest.warns() as record:
+                clf = MLPScratchClassifier((32,), solver="sgd", momentum=momentum, learning_rate_init=lr,
+                                           max_iter=30, random_state=seed).fit(X, y)
+            assert all(np.isfinite(w).all() for w in weights(clf)), (lr, seed)
+            told = [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)
+                    and "Maximum iterations" not in str(w.message)]
+            if clf.score(X, y) < 0.25:  # chance is 0.10
+                assert told, f"lr={lr}, seed={seed} ended at chance without a warning"
+
+
+def test_a_network_that_cannot_learn_says_so():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(300, 5)), rng.randint(0, 3, size=300)  # labels unrelated to X
+    with pytest.warns(Warning, match="barely learned"):
+        MLPScratchClassifier((8,), alpha=1.0, max_iter=30, random_state=0).fit(X, y)
