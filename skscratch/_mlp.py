@@ -48,9 +48,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from . import _network, _parallel
 from ._activations import ACTIVATIONS
 from ._losses import LOSSES
-from ._optimizers import SGD, Adam
+from ._optimizers import SGD, Adam, AdamW
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 
 def _clip_norm(grads, max_norm):
@@ -89,7 +89,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"})],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -146,7 +146,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         """Labels to stratify the early-stopping split on, or None."""
         return None
 
-    def _target_weights(self, y, incremental):
+    def _target_weights(self, y, incremental, sample_weight):
         """Per-sample weights that y itself implies (class_weight), or None."""
         return None
 
@@ -215,7 +215,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     "sample_weight sums to zero: at least one sample needs a "
                     "positive weight."
                 )
-        extra_weight = self._target_weights(y, incremental)
+        extra_weight = self._target_weights(y, incremental, sample_weight)
         if extra_weight is not None:  # class_weight multiplies sample_weight
             extra_weight = extra_weight.astype(X.dtype, copy=False)
             sample_weight = extra_weight if sample_weight is None else sample_weight * extra_weight
@@ -325,7 +325,16 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 params, self.learning_rate_init, self.learning_rate,
                 self.momentum, self.nesterovs_momentum, self.power_t,
             )  # fmt: skip
+        if self.solver == "adamw":
+            n_weights = sum(W.size for W in self.coefs_)  # biases are not decayed
+            return AdamW(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
+                         weight_decay=self.alpha, decay=slice(0, n_weights))
         return Adam(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+
+    @property
+    def _l2(self):
+        """The L2 penalty in the loss: alpha, except for adamw, which decays the weights instead."""
+        return 0.0 if self.solver == "adamw" else self.alpha
 
     def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None):
         """Loss and gradient at the current weights; ``grads`` is flat or (coef, intercept) views."""
@@ -334,7 +343,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         return _network.loss_and_gradients(
             X, Y, self.coefs_, self.intercepts_, *grads,
             self.activation, self.out_activation_,
-            self.alpha if alpha is None else alpha, sample_weight, normalizer,
+            self._l2 if alpha is None else alpha, sample_weight, normalizer,
         )  # fmt: skip
 
     def _batch_loss_and_gradients(self, X, Y, rows, sample_weight, shards):
@@ -370,15 +379,15 @@ class BaseMLPScratch(BaseEstimator, ABC):
         def add(chunk):
             for grads, _ in shards[1:]:
                 total[chunk] += grads[chunk]
-            if self.alpha and chunk.start < n_weights:
+            if self._l2 and chunk.start < n_weights:
                 W = params[chunk.start : min(chunk.stop, n_weights)]
-                total[chunk.start : chunk.start + W.size] += (self.alpha / S) * W
+                total[chunk.start : chunk.start + W.size] += (self._l2 / S) * W
                 squared_norms[chunk.start] = np.dot(W, W)
 
         _parallel.for_each_chunk(add, total.size)
         # summed in a fixed order, so the loss does not depend on thread timing
         squared_norm = sum(squared_norms[start] for start in sorted(squared_norms))
-        return sum(losses) + 0.5 * self.alpha * squared_norm / S
+        return sum(losses) + 0.5 * self._l2 * squared_norm / S
 
     def _check_input_is_to_blame(self, last_good, X, Y, sample_weight):
         """A batch's loss in the first epoch is not finite: is the input to blame?
@@ -749,13 +758,19 @@ _PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,
         tanh(x) or max(0, x), as in scikit-learn; and, beyond it,
         "leaky_relu" max(x, 0.01 x), "elu" (x if x > 0 else exp(x) - 1) and
         "gelu" x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+    solver : {"lbfgs", "sgd", "adam", "adamw"}, default="adam"
         "lbfgs" is SciPy's quasi-Newton L-BFGS-B on the full batch; "sgd" is
         stochastic gradient descent with momentum; "adam" is Adam. Adam suits
         thousands of samples or more; L-BFGS often wins on small data.
+        "adamw" (not in scikit-learn) is Adam with decoupled weight decay
+        (Loshchilov & Hutter, 2019): instead of adding the L2 term to the
+        loss, each step shrinks the weights (not the biases) by
+        ``learning_rate_init * alpha``. Its decay strength is ``alpha``, whose
+        useful range there is about 1e-3 to 1e-1 (PyTorch's default is 1e-2).
     alpha : float, default=0.0001
         Strength of the L2 penalty, ``alpha / (2 S) * sum ||W||^2``, where S is
         the sum of the sample weights of the batch (its size when unweighted).
+        With ``solver="adamw"``, the strength of the decoupled weight decay.
     batch_size : int or "auto", default="auto"
         Minibatch size for the stochastic solvers; "auto" is
         ``min(200, n_samples)``. L-BFGS uses the full batch.
@@ -867,7 +882,9 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, as in scikit-learn's other classifiers: a dict
         ``{class_label: weight}``, or "balanced", ``n_samples / (n_classes *
-        np.bincount(y))``. They multiply ``sample_weight``. (Not in
+        np.bincount(y))``, where the counts are weighted by ``sample_weight``
+        (so a weight of 2 counts as a repeated sample). They multiply
+        ``sample_weight``. (Not in
         scikit-learn's MLPClassifier.) "balanced" needs all of y, so
         ``partial_fit`` takes a dict only.
 
@@ -951,16 +968,26 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def _target_weights(self, y, incremental):
+    def _target_weights(self, y, incremental, sample_weight):
         if self.class_weight is None:
             return None
-        if incremental and self.class_weight == "balanced":
+        if self.class_weight != "balanced" or y.ndim == 2:
+            return compute_sample_weight(self.class_weight, y)
+        if incremental:
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: one batch "
                 "does not show the class frequencies. Compute them over all the data "
                 "with sklearn.utils.class_weight.compute_class_weight and pass a dict."
             )
-        return compute_sample_weight(self.class_weight, y)
+        # "balanced": total weight / (n_classes * weight of the class), the
+        # weights counted with sample_weight, so that a weight of 2 is the
+        # same as a repeated sample
+        classes, index = np.unique(y, return_inverse=True)
+        per_class = np.bincount(index, weights=sample_weight, minlength=len(classes)).astype(np.float64)
+        present = per_class > 0  # a class of total weight 0 stays at weight 0
+        balanced = np.zeros_like(per_class)
+        balanced[present] = per_class.sum() / (present.sum() * per_class[present])
+        return balanced[index]
 
     def _validate_input(self, X, y, reset):
         X, y = validate_data(

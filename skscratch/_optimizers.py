@@ -1,4 +1,4 @@
-"""Stochastic optimizers: SGD with (Nesterov) momentum, and Adam.
+"""Stochastic optimizers: SGD with (Nesterov) momentum, Adam and AdamW.
 
 An optimizer knows nothing about the network. It holds its own state and,
 given the flat parameter vector and the flat gradient of the loss, updates
@@ -202,3 +202,46 @@ class Adam(_Optimizer):
             params[c] -= step  # w = w - lr_t m / (sqrt(v) + eps)
 
         for_each_chunk(kernel, params.size)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Before each Adam step, the entries ``decay`` of the parameters (the
+    weights, not the biases) shrink: ``w <- w (1 - learning_rate * weight_decay)``.
+    The decay does not pass through Adam's moments, unlike an L2 term in the
+    loss, which Adam would rescale per parameter.
+
+    Parameters
+    ----------
+    params : ndarray
+        The flat parameter vector.
+    learning_rate_init, beta_1, beta_2, epsilon : float
+    weight_decay : float
+        The decay per unit of learning rate.
+    decay : slice
+        Which entries of the parameter vector decay.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([1.0, 1.0])
+    >>> opt = AdamW(w, learning_rate_init=0.1, weight_decay=0.5, decay=slice(0, 1))
+    >>> opt.update_params(w, np.zeros(2))  # no gradient: only the decay acts
+    >>> w
+    array([0.95, 1.  ])
+    """
+
+    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 weight_decay=0.01, decay=slice(None)):
+        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon)
+        self.weight_decay = weight_decay
+        self.decay = decay
+
+    def __repr__(self):
+        return f"AdamW(learning_rate_init={self.learning_rate_init:g}, weight_decay={self.weight_decay:g}, t={self.t})"
+
+    def update_params(self, params, grads):
+        """One step: decay, then Adam's update, in place."""
+        params[self.decay] *= 1.0 - self.base_learning_rate * self.weight_decay
+        super().update_params(params, grads)

@@ -26,7 +26,13 @@ ESTIMATORS = [
     MLPScratchClassifier(random_state=0),
     MLPScratchClassifier(solver="lbfgs", max_iter=50, random_state=0),
     MLPScratchClassifier(solver="sgd", activation="tanh", random_state=0),
+    # the extensions beyond scikit-learn, configured
+    MLPScratchClassifier(solver="adamw", activation="gelu", max_grad_norm=1.0, random_state=0),
+    # "balanced" needs all of y, so partial_fit refuses it: lbfgs has no partial_fit
+    MLPScratchClassifier(solver="lbfgs", activation="leaky_relu", class_weight="balanced",
+                         max_iter=50, random_state=0),
     MLPScratchRegressor(random_state=0),
+    MLPScratchRegressor(solver="adamw", activation="elu", max_grad_norm=1.0, random_state=0),
     MLPScratchRegressor(solver="lbfgs", random_state=0),
     MLPScratchRegressor(solver="sgd", activation="tanh", random_state=0),
     # lr 0.01: with the default 1e-3, 200 full-batch Adam steps reach R^2 0.38 on

@@ -102,3 +102,37 @@ def test_estimator_step_is_w_minus_lr_times_gradient():
     clf.partial_fit(X, y, classes=[0, 1, 2])
     w1 = np.concatenate([a.ravel() for a in clf.coefs_ + clf.intercepts_])
     np.testing.assert_allclose(w1, w0 - 0.1 * grads, rtol=1e-12, atol=1e-15)
+
+
+def test_adamw_two_steps_by_hand():
+    from skscratch._optimizers import AdamW
+
+    grads = [np.array([0.5, -0.25, 0.1]), np.array([-1.0, 0.1, 0.2])]
+    w = np.array([1.0, -2.0, 0.5])
+    opt = AdamW(w, learning_rate_init=0.01, weight_decay=0.1, decay=slice(0, 2))  # the last entry is a bias
+    for g in grads:
+        opt.update_params(w, g)
+    # by hand: decay the first two entries by (1 - 0.01 * 0.1) before each Adam step
+    expected, m, v = [1.0, -2.0, 0.5], [0.0] * 3, [0.0] * 3
+    for t, g in enumerate(grads, start=1):
+        for i in range(3):
+            if i < 2:
+                expected[i] *= 1 - 0.01 * 0.1
+            m[i] = 0.9 * m[i] + 0.1 * g[i]
+            v[i] = 0.999 * v[i] + 0.001 * g[i] ** 2
+            lr_t = 0.01 * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+            expected[i] -= lr_t * m[i] / (math.sqrt(v[i]) + 1e-8)
+    np.testing.assert_allclose(w, expected, rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_adamw_decays_instead_of_penalising(digits01):
+    X, y = digits01
+    weak = MLPScratchClassifier((32,), solver="adamw", alpha=1e-4, max_iter=20, random_state=0).fit(X, y)
+    strong = MLPScratchClassifier((32,), solver="adamw", alpha=5.0, max_iter=20, random_state=0).fit(X, y)
+    norm = lambda clf: sum((W**2).sum() for W in clf.coefs_)  # noqa: E731
+    assert norm(strong) < 0.5 * norm(weak)
+    assert weak.score(X, y) > 0.9
+    adam = MLPScratchClassifier((32,), solver="adam", alpha=1e-4, max_iter=20, random_state=0).fit(X, y)
+    assert abs(weak.score(X, y) - adam.score(X, y)) < 0.02  # a tiny decay changes little
+    assert hasattr(weak, "partial_fit")
