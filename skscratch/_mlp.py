@@ -92,7 +92,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -112,6 +112,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "warmup_iter": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, **params):
@@ -320,16 +321,16 @@ class BaseMLPScratch(BaseEstimator, ABC):
             self.best_loss_ = np.inf
 
     def _new_optimizer(self, params):
+        schedule = dict(lr_schedule=self.learning_rate, power_t=self.power_t,
+                        max_iter=self.max_iter, warmup_iter=self.warmup_iter)
         if self.solver == "sgd":
-            return SGD(
-                params, self.learning_rate_init, self.learning_rate,
-                self.momentum, self.nesterovs_momentum, self.power_t,
-            )  # fmt: skip
+            return SGD(params, self.learning_rate_init, momentum=self.momentum,
+                       nesterov=self.nesterovs_momentum, **schedule)
+        adam = (params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
         if self.solver == "adamw":
             n_weights = sum(W.size for W in self.coefs_)  # biases are not decayed
-            return AdamW(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
-                         weight_decay=self.alpha, decay=slice(0, n_weights))
-        return Adam(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+            return AdamW(*adam, weight_decay=self.alpha, decay=slice(0, n_weights), **schedule)
+        return Adam(*adam, **schedule)
 
     @property
     def _l2(self):
@@ -529,7 +530,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 val_loss, val_score = (
                     self._validation_metrics(*validation) if validation else (None, None)
                 )
-                self._record(loss, val_loss, val_score, self._optimizer.base_learning_rate, started)
+                self._record(loss, val_loss, val_score, self._optimizer.rate, started)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
@@ -774,10 +775,14 @@ _PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,
     batch_size : int or "auto", default="auto"
         Minibatch size for the stochastic solvers; "auto" is
         ``min(200, n_samples)``. L-BFGS uses the full batch.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Learning-rate schedule of ``solver="sgd"``: constant; divided by
-        ``(t + 1) ** power_t`` where t counts the samples seen; or divided by
-        5 each time training stops improving by ``tol``.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Learning-rate schedule: constant; divided by ``(t + 1) ** power_t``
+        where t counts the samples seen; divided by 5 each time training stops
+        improving by ``tol``; or (not in scikit-learn) "cosine", annealed from
+        ``learning_rate_init`` to 0 over ``max_iter`` epochs as
+        ``(1 + cos(pi * epoch / max_iter)) / 2``. New behaviour: the schedule
+        applies to "sgd", "adam" and "adamw" alike, where scikit-learn applies
+        it to "sgd" only (with the default "constant" nothing differs).
     learning_rate_init : float, default=0.001
         Initial learning rate of "sgd" and "adam".
     power_t : float, default=0.5
@@ -959,6 +964,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         max_fun=15000,
         dtype=None,
         max_grad_norm=None,
+        warmup_iter=0,
         class_weight=None,
     ):
         super().__init__(**_arguments(locals()))
@@ -1237,6 +1243,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         max_fun=15000,
         dtype=None,
         max_grad_norm=None,
+        warmup_iter=0,
     ):
         super().__init__(**_arguments(locals()))
 

@@ -20,17 +20,49 @@ from ._parallel import for_each_chunk
 
 
 class _Optimizer:
-    """What SGD and Adam share: a learning rate, a scratch buffer, pickling."""
+    """What the optimizers share: the learning-rate schedule, a scratch buffer.
 
-    def __init__(self, params, learning_rate_init):
+    ``rate`` is the schedule's learning rate for the current epoch:
+
+    - "constant": ``learning_rate_init``;
+    - "invscaling": ``learning_rate_init / (t + 1) ** power_t``, t the number
+      of samples seen (scikit-learn's rule);
+    - "adaptive": ``learning_rate_init``, divided by 5 each time training
+      stalls (``trigger_stopping``);
+    - "cosine": ``learning_rate_init * (1 + cos(pi * e / max_iter)) / 2`` at
+      epoch e, annealing to 0 over ``max_iter`` epochs.
+
+    With ``warmup_iter = W > 0``, the first W epochs ramp up linearly,
+    ``rate * (e + 1) / W``, and "cosine" anneals over the remaining epochs.
+    """
+
+    def __init__(self, params, learning_rate_init, lr_schedule="constant", power_t=0.5,
+                 max_iter=200, warmup_iter=0):
         self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.warmup_iter = warmup_iter
+        self.epoch = 0  # epochs completed
+        self._adaptive_rate = float(learning_rate_init)
+        self.rate = self._schedule(time_step=0)
         self._scratch = None
 
-    @property
-    def base_learning_rate(self):
-        """The learning rate the schedule sets now."""
-        return self.learning_rate
+    def _schedule(self, time_step):
+        e, warmup = self.epoch, self.warmup_iter
+        if self.lr_schedule == "invscaling":
+            rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+        elif self.lr_schedule == "adaptive":
+            rate = self._adaptive_rate
+        elif self.lr_schedule == "cosine":
+            horizon = max(self.max_iter - warmup, 1)
+            progress = min(max(e - warmup, 0), horizon) / horizon
+            rate = float(self.learning_rate_init) * 0.5 * (1.0 + np.cos(np.pi * progress))
+        else:
+            rate = float(self.learning_rate_init)
+        if e < warmup:
+            rate *= (e + 1) / warmup
+        return rate
 
     def _buffer(self, like):
         """A scratch vector shaped like the parameters, allocated once."""
@@ -45,12 +77,24 @@ class _Optimizer:
 
     def iteration_ends(self, time_step):
         """End of an epoch; ``time_step`` is the number of samples seen so far."""
+        self.epoch += 1
+        self.rate = self._schedule(time_step)
 
     def trigger_stopping(self, msg, verbose):
-        """Training stalled: stop."""
+        """Training stalled: stop (True), or for "adaptive" lower the rate and go on."""
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._adaptive_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._adaptive_rate /= 5.0
+        self.rate = self._adaptive_rate
         if verbose:
-            print(msg + " Stopping.")
-        return True
+            print(msg + " Setting learning rate to %f" % self.rate)
+        return False
 
 
 class SGD(_Optimizer):
@@ -85,14 +129,17 @@ class SGD(_Optimizer):
 
     def __init__(
         self, params, learning_rate_init=0.1, lr_schedule="constant",
-        momentum=0.9, nesterov=True, power_t=0.5,
+        momentum=0.9, nesterov=True, power_t=0.5, max_iter=200, warmup_iter=0,
     ):  # fmt: skip
-        super().__init__(params, learning_rate_init)
-        self.lr_schedule = lr_schedule
+        super().__init__(params, learning_rate_init, lr_schedule, power_t, max_iter, warmup_iter)
         self.momentum = momentum
         self.nesterov = nesterov
-        self.power_t = power_t
         self.velocity = np.zeros_like(params)
+
+    @property
+    def learning_rate(self):
+        """The current learning rate (scikit-learn's SGDOptimizer name for it)."""
+        return self.rate
 
     def __repr__(self):
         return f"SGD(learning_rate={self.learning_rate:g}, momentum={self.momentum:g}, nesterov={self.nesterov})"
@@ -115,24 +162,6 @@ class SGD(_Optimizer):
 
         for_each_chunk(kernel, params.size)
 
-    def iteration_ends(self, time_step):
-        """End of an epoch; ``time_step`` is the number of samples seen so far."""
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg, verbose):
-        """Training stalled: stop (True), or for "adaptive" lower lr and go on."""
-        if self.lr_schedule != "adaptive":
-            return super().trigger_stopping(msg, verbose)
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
-
 
 class Adam(_Optimizer):
     """Adam (Kingma & Ba, 2014).
@@ -141,7 +170,7 @@ class Adam(_Optimizer):
 
         m <- beta_1 m + (1 - beta_1) g
         v <- beta_2 v + (1 - beta_2) g^2
-        lr_t = learning_rate_init * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        lr_t = rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)   (rate: the schedule's)
         w <- w - lr_t m / (sqrt(v) + epsilon)
 
     Parameters
@@ -160,11 +189,13 @@ class Adam(_Optimizer):
     array([ 0.99, -1.99])
     """
 
-    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-        super().__init__(params, learning_rate_init)
+    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 lr_schedule="constant", power_t=0.5, max_iter=200, warmup_iter=0):
+        super().__init__(params, learning_rate_init, lr_schedule, power_t, max_iter, warmup_iter)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.learning_rate = float(learning_rate_init)
         self.t = 0
         self.m = np.zeros_like(params)
         self.v = np.zeros_like(params)
@@ -172,19 +203,14 @@ class Adam(_Optimizer):
     def __repr__(self):
         return f"Adam(learning_rate_init={self.learning_rate_init:g}, t={self.t})"
 
-    @property
-    def base_learning_rate(self):
-        """The rate before Adam's per-step bias correction, which ``learning_rate`` holds."""
-        return self.learning_rate_init
 
     def update_params(self, params, grads):
         """One step: update ``params`` in place from ``grads``."""
         self.t += 1
         b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
-        # a Python float, so that float32 parameters stay float32
-        self.learning_rate = lr = float(
-            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        )
+        # the bias-corrected step size (scikit-learn's name for it); a Python
+        # float, so that float32 parameters stay float32
+        self.learning_rate = lr = float(self.rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t))
         a = self._buffer(params)
 
         def kernel(c):
@@ -208,7 +234,8 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
 
     Before each Adam step, the entries ``decay`` of the parameters (the
-    weights, not the biases) shrink: ``w <- w (1 - learning_rate * weight_decay)``.
+    weights, not the biases) shrink: ``w <- w (1 - rate * weight_decay)``,
+    rate being the schedule's learning rate.
     The decay does not pass through Adam's moments, unlike an L2 term in the
     loss, which Adam would rescale per parameter.
 
@@ -233,8 +260,8 @@ class AdamW(Adam):
     """
 
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 weight_decay=0.01, decay=slice(None)):
-        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon)
+                 weight_decay=0.01, decay=slice(None), **schedule):
+        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon, **schedule)
         self.weight_decay = weight_decay
         self.decay = decay
 
@@ -243,5 +270,5 @@ class AdamW(Adam):
 
     def update_params(self, params, grads):
         """One step: decay, then Adam's update, in place."""
-        params[self.decay] *= 1.0 - self.base_learning_rate * self.weight_decay
+        params[self.decay] *= 1.0 - self.rate * self.weight_decay
         super().update_params(params, grads)

@@ -27,7 +27,8 @@ ESTIMATORS = [
     MLPScratchClassifier(solver="lbfgs", max_iter=50, random_state=0),
     MLPScratchClassifier(solver="sgd", activation="tanh", random_state=0),
     # the extensions beyond scikit-learn, configured
-    MLPScratchClassifier(solver="adamw", activation="gelu", max_grad_norm=1.0, random_state=0),
+    MLPScratchClassifier(solver="adamw", activation="gelu", learning_rate="cosine", warmup_iter=2,
+                         max_grad_norm=1.0, random_state=0),
     # "balanced" needs all of y, so partial_fit refuses it: lbfgs has no partial_fit
     MLPScratchClassifier(solver="lbfgs", activation="leaky_relu", class_weight="balanced",
                          max_iter=50, random_state=0),

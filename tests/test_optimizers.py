@@ -136,3 +136,58 @@ def test_adamw_decays_instead_of_penalising(digits01):
     adam = MLPScratchClassifier((32,), solver="adam", alpha=1e-4, max_iter=20, random_state=0).fit(X, y)
     assert abs(weak.score(X, y) - adam.score(X, y)) < 0.02  # a tiny decay changes little
     assert hasattr(weak, "partial_fit")
+
+
+def test_cosine_schedule_by_hand():
+    opt = Adam(np.zeros(1), learning_rate_init=0.1, lr_schedule="cosine", max_iter=4)
+    rates = [opt.rate]
+    for epoch in range(4):
+        opt.iteration_ends(time_step=100 * (epoch + 1))
+        rates.append(opt.rate)
+    # 0.1 * (1 + cos(pi * e / 4)) / 2 for e = 0..4
+    expected = [0.1, 0.1 * (1 + math.sqrt(0.5)) / 2, 0.05, 0.1 * (1 - math.sqrt(0.5)) / 2, 0.0]
+    np.testing.assert_allclose(rates, expected, rtol=1e-14, atol=1e-17)
+
+
+def test_warmup_then_cosine_by_hand():
+    opt = SGD(np.zeros(1), learning_rate_init=0.2, lr_schedule="cosine", max_iter=6, warmup_iter=2)
+    rates = [opt.rate]
+    for epoch in range(6):
+        opt.iteration_ends(time_step=0)
+        rates.append(opt.rate)
+    # warm-up: 0.2 * 1/2, 0.2 * 2/2; then cosine over the remaining 4 epochs,
+    # from 0.2 at epoch 2 to 0 at epoch 6
+    expected = [0.1, 0.2, 0.2, 0.2 * (1 + math.cos(math.pi * 1 / 4)) / 2, 0.1,
+                0.2 * (1 + math.cos(math.pi * 3 / 4)) / 2, 0.0]  # fmt: skip
+    np.testing.assert_allclose(rates, expected, rtol=1e-14, atol=1e-17)
+
+
+def test_warmup_with_a_constant_rate():
+    opt = Adam(np.zeros(1), learning_rate_init=0.3, warmup_iter=3)
+    rates = [opt.rate]
+    for _ in range(4):
+        opt.iteration_ends(time_step=0)
+        rates.append(opt.rate)
+    np.testing.assert_allclose(rates, [0.1, 0.2, 0.3, 0.3, 0.3], rtol=1e-15)
+
+
+def test_adam_step_uses_the_scheduled_rate():
+    """The same step as the by-hand Adam, at the schedule's rate (invscaling, after one epoch)."""
+    w = np.array([1.0, -2.0])
+    opt = Adam(w, learning_rate_init=0.04, lr_schedule="invscaling", power_t=0.5)
+    opt.iteration_ends(time_step=3)  # rate = 0.04 / (3 + 1) ** 0.5 = 0.02
+    assert opt.rate == pytest.approx(0.02, rel=1e-15)
+    g = np.array([0.5, -0.25])
+    opt.update_params(w, g)
+    np.testing.assert_allclose(w, adam_by_hand([1.0, -2.0], [g], lr=0.02), rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimator_records_the_schedule(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((16,), learning_rate="cosine", warmup_iter=2, learning_rate_init=0.01,
+                               max_iter=6, random_state=0).fit(X, y)
+    rates = clf.history_["learning_rate"].tolist()  # the rate each epoch trained with
+    np.testing.assert_allclose(rates, [0.005, 0.01, 0.01, 0.01 * (1 + math.cos(math.pi / 4)) / 2, 0.005,
+                                       0.01 * (1 + math.cos(3 * math.pi / 4)) / 2], atol=1e-15)
+    assert clf.score(X, y) > 0.8
