@@ -53,6 +53,33 @@ from ._optimizers import SGD, Adam, AdamW
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x):
+    """SplitMix64's finaliser: a bijective scramble of 64-bit integers (wraps mod 2^64)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _row_keys(X, seed):
+    """A 64-bit key per row, from its exact values: equal rows get equal keys."""
+    rows = X.toarray() if hasattr(X, "toarray") else np.ascontiguousarray(X)
+    bits = rows.view(np.uint32 if rows.dtype == np.float32 else np.uint64).astype(np.uint64)
+    columns = _splitmix64(np.arange(rows.shape[1], dtype=np.uint64) + np.uint64(seed))
+    with np.errstate(over="ignore"):
+        return _splitmix64((bits * columns).sum(axis=1, dtype=np.uint64))  # sums wrap mod 2^64
+
+
+def _hash_uniform(keys, units):
+    """Uniform numbers in [0, 1), one per (key, unit), from the hashed pair."""
+    with np.errstate(over="ignore"):
+        hashed = _splitmix64(keys ^ _splitmix64(units))
+    return (hashed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
 def _clip_norm(grads, max_norm):
     """Scale ``grads`` in place so that its Euclidean norm is at most ``max_norm``."""
     norm = np.sqrt(np.dot(grads, grads))
@@ -113,6 +140,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "warmup_iter": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
 
     def __init__(self, **params):
@@ -183,6 +211,44 @@ class BaseMLPScratch(BaseEstimator, ABC):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def _dropout_rates(self, n_hidden):
+        """The dropout rate of each hidden layer."""
+        rates = self.dropout
+        rates = [float(rates)] * n_hidden if np.ndim(rates) == 0 else [float(r) for r in rates]
+        if len(rates) != n_hidden or not all(0 <= r < 1 for r in rates):
+            raise ValueError(
+                f"dropout must be a rate in [0, 1) or one per hidden layer ({n_hidden}), "
+                f"got {self.dropout!r}."
+            )
+        if any(rates) and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"dropout needs a stochastic solver (sgd, adam, adamw), not {self.solver!r}: "
+                "L-BFGS's line search needs the same loss at every evaluation."
+            )
+        return rates
+
+    def _dropout_masks(self, rates, units, X_batch, step, seed, dtype):
+        """Inverted-dropout masks for a batch: 0, or 1 / (1 - rate) for the kept units.
+
+        Each unit's draw is a hash of (the sample's values, the unit, the
+        layer, the training step, a seed from ``random_state``), not a draw
+        from a stream. So a sample seen twice in one step gets the same mask
+        twice, and a sample of weight 2 trains exactly as two copies of it:
+        ``sample_weight`` keeps its meaning under dropout.
+        """
+        if not any(rates):
+            return None
+        keys = _row_keys(X_batch, seed)
+        masks = []
+        for layer, (rate, n_units) in enumerate(zip(rates, units)):
+            if rate == 0:
+                masks.append(None)
+                continue
+            salt = np.uint64((step * 1_000_003 + layer * 7919 + 1) % 2**64)
+            uniform = _hash_uniform(keys[:, None] ^ salt, np.arange(n_units, dtype=np.uint64))
+            masks.append((uniform >= rate).astype(dtype) * dtype.type(1 / (1 - rate)))
+        return masks
+
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
@@ -201,6 +267,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
+        self._dropout_rates(len(hidden_layer_sizes))  # refuse bad rates before any work
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, reset=first_pass)
@@ -310,6 +377,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         self.loss_curve_ = []
         self._history = []  # rows of history_
         self._initial_loss = None  # the fresh network's loss, for the divergence guard
+        self._n_steps = 0  # minibatches trained on, which the dropout masks depend on
         self._no_improvement_count = 0
         if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
             self.validation_scores_ = []
@@ -337,17 +405,18 @@ class BaseMLPScratch(BaseEstimator, ABC):
         """The L2 penalty in the loss: alpha, except for adamw, which decays the weights instead."""
         return 0.0 if self.solver == "adamw" else self.alpha
 
-    def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None):
+    def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None,
+                            dropout_masks=None):
         """Loss and gradient at the current weights; ``grads`` is flat or (coef, intercept) views."""
         if isinstance(grads, np.ndarray):
             grads = _network.unpack(grads, self._layer_units())
         return _network.loss_and_gradients(
             X, Y, self.coefs_, self.intercepts_, *grads,
             self.activation, self.out_activation_,
-            self._l2 if alpha is None else alpha, sample_weight, normalizer,
+            self._l2 if alpha is None else alpha, sample_weight, normalizer, dropout_masks,
         )  # fmt: skip
 
-    def _batch_loss_and_gradients(self, X, Y, rows, sample_weight, shards):
+    def _batch_loss_and_gradients(self, X, Y, rows, sample_weight, shards, masks=None):
         """Loss and gradient of the batch ``X[rows]``, its rows split over threads.
 
         ``shards`` holds one flat gradient vector and its views per thread.
@@ -357,7 +426,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
         result is in ``shards[0]``.
         """
         if len(shards) == 1:
-            return self._loss_and_gradients(X[rows], Y[rows], sample_weight, shards[0][1])
+            return self._loss_and_gradients(X[rows], Y[rows], sample_weight, shards[0][1],
+                                            dropout_masks=masks)
         if isinstance(rows, slice):
             rows = np.arange(X.shape[0])[rows]
         S = len(rows) if sample_weight is None else sample_weight.sum()
@@ -367,7 +437,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
             part = slice(bounds[k], bounds[k + 1])  # of the batch's rows and weights
             sw = None if sample_weight is None else sample_weight[part]
             X_part, Y_part = X[rows[part]], Y[rows[part]]
-            return self._loss_and_gradients(X_part, Y_part, sw, shards[k][1], 0.0, S)
+            masks_part = None if masks is None else [m if m is None else m[part] for m in masks]
+            return self._loss_and_gradients(X_part, Y_part, sw, shards[k][1], 0.0, S, masks_part)
 
         losses = _parallel.map_threads(shard, list(range(len(shards))))
 
@@ -485,6 +556,9 @@ class BaseMLPScratch(BaseEstimator, ABC):
         sample_idx = np.arange(n_samples)
         last_good = params.copy()  # weights at the start of the current epoch
         started = time.perf_counter()
+        hidden_units = self._layer_units()[1:-1]
+        dropout = self._dropout_rates(len(hidden_units))
+        dropout_seed = random_state.randint(2**31) if any(dropout) else 0
         threads = ExitStack()
         if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
             threads.enter_context(threadpool_limits(1, user_api="blas"))
@@ -504,7 +578,10 @@ class BaseMLPScratch(BaseEstimator, ABC):
                     if sw_batch is not None and not sw_batch.sum() > 0:
                         continue  # samples of weight 0 teach nothing
                     # forward, loss and backward
-                    batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shards)
+                    masks = self._dropout_masks(dropout, hidden_units, X[idx], self._n_steps,
+                                                dropout_seed, params.dtype)
+                    self._n_steps += 1
+                    batch_loss = self._batch_loss_and_gradients(X, Y, idx, sw_batch, shards, masks)
                     if not np.isfinite(batch_loss):
                         if self.n_iter_ == 0:  # later epochs saw every sample pass
                             self._check_input_is_to_blame(last_good, X[idx], Y[idx], sw_batch)
@@ -965,6 +1042,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         dtype=None,
         max_grad_norm=None,
         warmup_iter=0,
+        dropout=0.0,
         class_weight=None,
     ):
         super().__init__(**_arguments(locals()))
@@ -1244,6 +1322,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         dtype=None,
         max_grad_norm=None,
         warmup_iter=0,
+        dropout=0.0,
     ):
         super().__init__(**_arguments(locals()))
 

@@ -92,12 +92,19 @@ def init_params(layer_units, activation, random_state, dtype=np.float64):
     return flat
 
 
-def forward(X, coefs, intercepts, activation, out_activation, preactivations=None):
+def forward(X, coefs, intercepts, activation, out_activation, preactivations=None,
+            dropout_masks=None, undropped=None):
     """Forward pass. Returns the list ``[A_0 = X, A_1, ..., A_L = P]``.
 
     ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it. If
     ``preactivations`` is a list, it receives ``Z_l`` of each hidden layer
     whose activation's derivative needs it (GELU), None for the others.
+
+    Dropout (training only): ``dropout_masks`` holds, per hidden layer, None
+    or an array of 0 and 1 / (1 - p) ("inverted dropout": the kept units are
+    scaled up so that the expected output is unchanged). The layer's output
+    is multiplied by it; the list ``undropped`` receives the output before
+    the mask, which the derivative needs.
     """
     activations = [X]
     last = len(coefs) - 1
@@ -107,7 +114,11 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
         if preactivations is not None and l != last:
             preactivations.append(Z.copy() if activation in NEEDS_PREACTIVATION else None)
         f = ACTIVATIONS[out_activation if l == last else activation]
-        activations.append(f(Z))  # A_l = f(Z_l), in place
+        A = f(Z)  # A_l = f(Z_l), in place
+        mask = dropout_masks[l] if dropout_masks is not None and l != last else None
+        if undropped is not None and l != last:
+            undropped.append(A if mask is not None else None)
+        activations.append(A if mask is None else A * mask)
     return activations
 
 
@@ -121,7 +132,7 @@ def _matmul_into(out, a, b):
 
 def loss_and_gradients(
     X, Y, coefs, intercepts, coef_grads, intercept_grads,
-    activation, out_activation, alpha, sample_weight=None, normalizer=None,
+    activation, out_activation, alpha, sample_weight=None, normalizer=None, dropout_masks=None,
 ):  # fmt: skip
     """One forward and one backward pass: the loss J and its gradient.
 
@@ -144,6 +155,9 @@ def loss_and_gradients(
         batch split into shards gives every shard the whole batch's S, and
         alpha to one shard only: then the shards' losses and gradients add up
         to the batch's.
+    dropout_masks : list or None
+        Per hidden layer, None or the inverted-dropout mask (see ``forward``).
+        The gradient is that of the network with these units dropped.
 
     Returns
     -------
@@ -152,7 +166,9 @@ def loss_and_gradients(
     """
     # forward
     preactivations = []  # Z_l where f'(Z_l) is not a function of A_l
-    activations = forward(X, coefs, intercepts, activation, "identity", preactivations)
+    undropped = []  # A_l before its dropout mask, where there is one
+    activations = forward(X, coefs, intercepts, activation, "identity", preactivations,
+                          dropout_masks, undropped)
     Z_out = activations[-1]  # the logits: the loss is exact when written in them
     if normalizer is not None:
         S = normalizer
@@ -175,7 +191,11 @@ def loss_and_gradients(
             coef_grads[l] += (alpha / S) * coefs[l]
         np.sum(delta, axis=0, out=intercept_grads[l])
         if l > 0:
-            # delta_{l-1} = (delta_l W_l^T) * f'(Z_{l-1})
+            # delta_{l-1} = (delta_l W_l^T) * mask_{l-1} * f'(Z_{l-1})
             delta = delta @ coefs[l].T
-            DERIVATIVES[activation](activations[l], delta, preactivations[l - 1])
+            A = activations[l]
+            if undropped[l - 1] is not None:  # the layer's output went through a mask
+                delta *= dropout_masks[l - 1]
+                A = undropped[l - 1]
+            DERIVATIVES[activation](A, delta, preactivations[l - 1])
     return float(loss)

@@ -28,12 +28,12 @@ ESTIMATORS = [
     MLPScratchClassifier(solver="sgd", activation="tanh", random_state=0),
     # the extensions beyond scikit-learn, configured
     MLPScratchClassifier(solver="adamw", activation="gelu", learning_rate="cosine", warmup_iter=2,
-                         max_grad_norm=1.0, random_state=0),
+                         max_grad_norm=1.0, dropout=0.2, random_state=0),
     # "balanced" needs all of y, so partial_fit refuses it: lbfgs has no partial_fit
     MLPScratchClassifier(solver="lbfgs", activation="leaky_relu", class_weight="balanced",
                          max_iter=50, random_state=0),
     MLPScratchRegressor(random_state=0),
-    MLPScratchRegressor(solver="adamw", activation="elu", max_grad_norm=1.0, random_state=0),
+    MLPScratchRegressor(solver="adamw", activation="elu", max_grad_norm=1.0, dropout=0.1, random_state=0),
     MLPScratchRegressor(solver="lbfgs", random_state=0),
     MLPScratchRegressor(solver="sgd", activation="tanh", random_state=0),
     # lr 0.01: with the default 1e-3, 200 full-batch Adam steps reach R^2 0.38 on

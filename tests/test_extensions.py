@@ -204,3 +204,67 @@ def test_a_network_that_cannot_learn_says_so():
     X, y = rng.normal(size=(300, 5)), rng.randint(0, 3, size=300)  # labels unrelated to X
     with pytest.warns(Warning, match="barely learned"):
         MLPScratchClassifier((8,), alpha=1.0, max_iter=30, random_state=0).fit(X, y)
+
+
+# ----------------------------------------------------------------------
+# dropout
+
+
+def test_inverted_dropout_masks_preserve_the_expectation():
+    clf = MLPScratchClassifier()
+    X = np.random.RandomState(0).normal(size=(20_000, 3))
+    masks = clf._dropout_masks([0.3, 0.0], [50, 7], X.astype(np.float32), 0, 123, np.dtype(np.float32))
+    assert masks[1] is None and masks[0].dtype == np.float32 and masks[0].shape == (20_000, 50)
+    assert (masks[0] == 0).mean() == pytest.approx(0.3, abs=0.005)
+    assert set(np.unique(masks[0])) == {0.0, np.float32(1 / 0.7)}
+    assert masks[0].mean() == pytest.approx(1.0, abs=0.01)  # E[mask] = 0.7 / 0.7
+    # units and samples are not correlated with each other
+    dropped = (masks[0] == 0).astype(float)
+    assert abs(np.corrcoef(dropped[:, 0], dropped[:, 1])[0, 1]) < 0.03
+    assert abs(np.corrcoef(dropped[:-1, 0], dropped[1:, 0])[0, 1]) < 0.03
+
+
+def test_dropout_masks_depend_on_the_sample_and_the_step():
+    clf = MLPScratchClassifier()
+    X = np.random.RandomState(0).normal(size=(4, 3))
+    X[2] = X[0]  # a repeated sample
+    step0 = clf._dropout_masks([0.5], [64], X, 0, 7, np.dtype(np.float64))[0]
+    step1 = clf._dropout_masks([0.5], [64], X, 1, 7, np.dtype(np.float64))[0]
+    assert np.array_equal(step0[0], step0[2])  # same sample, same step: same mask
+    assert not np.array_equal(step0[0], step0[1])
+    assert not np.array_equal(step0[0], step1[0])  # a new step draws anew
+    other_seed = clf._dropout_masks([0.5], [64], X, 0, 8, np.dtype(np.float64))[0]
+    assert not np.array_equal(step0, other_seed)
+
+
+@ignore_convergence
+def test_dropout_trains_and_is_off_at_predict_time(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((64,), dropout=0.3, max_iter=40, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.95
+    first, second = clf.predict_proba(X), clf.predict_proba(X)
+    assert first.tobytes() == second.tobytes()  # no random masks at predict time
+    from skscratch import _network
+
+    Z = _network.forward(X, clf.coefs_, clf.intercepts_, "relu", "identity")[-1]
+    expected = np.exp(Z - Z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(first, expected / expected.sum(axis=1, keepdims=True), rtol=1e-10)
+    # the training loss is measured through the masks, so it stays above the plain run's
+    plain = MLPScratchClassifier((64,), max_iter=40, random_state=0).fit(X, y)
+    assert clf.loss_ > plain.loss_
+
+
+@ignore_convergence
+def test_dropout_per_layer_and_its_errors(digits01):
+    X, y = digits01
+    MLPScratchClassifier((32, 16), dropout=(0.2, 0.0), max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        MLPScratchClassifier((32, 16), dropout=(0.2,)).fit(X, y)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        MLPScratchClassifier((32,), dropout=(1.0,)).fit(X, y)
+    with pytest.raises(ValueError, match="stochastic solver"):
+        MLPScratchClassifier((32,), dropout=0.2, solver="lbfgs").fit(X, y)
+    # no dropout, no change: the defaults give scikit-learn's model
+    a = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y / 9.0)
+    b = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, dropout=0.0, random_state=0).fit(X, y / 9.0)
+    assert all(np.array_equal(u, v) for u, v in zip(weights(a), weights(b)))

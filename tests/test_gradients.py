@@ -118,3 +118,32 @@ def test_softmax_jacobian_with_cross_entropy_gives_p_minus_y():
     numeric = np.array([(loss(z + h * e) - loss(z - h * e)) / (2 * h) for e in np.eye(5)])
     expected = ACTIVATIONS["softmax"](z.copy()[None, :])[0] - np.eye(5)[k]
     np.testing.assert_allclose(numeric, expected, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("output", ["multiclass", "multioutput-regression"])
+def test_backward_through_fixed_dropout_masks(activation, output):
+    """With the masks held fixed, the network is a function of its weights: check its gradient."""
+    X, Y, layer_units, out_activation = make_problem(output)
+    rng = np.random.RandomState(2)
+    flat = _network.init_params(layer_units, activation, rng) * 2.0
+    rates = [0.5, 0.0]  # the second hidden layer keeps all its units
+    masks = [None if p == 0 else (rng.random_sample((X.shape[0], n)) >= p) / (1 - p)
+             for p, n in zip(rates, layer_units[1:-1])]
+    assert 0 < (masks[0] == 0).mean() < 1
+
+    def loss_at_masked(w):
+        w = w.copy()
+        grads = np.empty_like(w)
+        loss = _network.loss_and_gradients(
+            X, Y, *_network.unpack(w, layer_units), *_network.unpack(grads, layer_units),
+            activation, out_activation, 0.01, None, None, masks,
+        )  # fmt: skip
+        return loss, grads
+
+    loss, grads = loss_at_masked(flat)
+    numeric = finite_difference_gradient(lambda w: loss_at_masked(w)[0], flat)
+    assert relative_error(grads, numeric) < 1e-6
+    # dropping units changes the loss: the masks are really applied
+    plain, _ = loss_at(flat, X, Y, layer_units, activation, out_activation, 0.01, None)
+    assert loss != pytest.approx(plain, rel=1e-6)
