@@ -39,6 +39,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -263,7 +264,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
     # ------------------------------------------------------------------
     # Training
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None, validation=None):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
@@ -303,8 +304,10 @@ class BaseMLPScratch(BaseEstimator, ABC):
             )
 
         n_epochs_before = len(self.loss_curve_)
+        if validation is not None:
+            validation = self._validate_validation_set(*validation, dtype=X.dtype)
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, random_state, incremental)
+            self._fit_stochastic(X, Y, sample_weight, random_state, incremental, validation)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
         if not incremental:
@@ -517,20 +520,36 @@ class BaseMLPScratch(BaseEstimator, ABC):
             )
         return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
 
-    def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental):
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """X_val, encoded Y_val and their weights, checked like the training data."""
+        X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = y_val.ravel()
+        if len(y_val) != X_val.shape[0]:
+            raise ValueError(f"X_val has {X_val.shape[0]} samples but y_val has {len(y_val)}.")
+        Y_val = self._encode_validation_targets(y_val)
+        if Y_val.dtype != bool:
+            Y_val = Y_val.astype(dtype, copy=False)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=dtype,
+                                                     ensure_non_negative=True)
+        return X_val, Y_val, sample_weight_val
+
+    def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental, validation=None):
         params = self._get_flat_params()
         if not incremental or self._optimizer is None:
             self._optimizer = self._new_optimizer(params)
-        validation = None
         if self.early_stopping:
             if self.validation_scores_ is None:  # warm start after a fit without it
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
                 self.best_loss_ = None
             if self._best_params is None:
                 self._best_params = params.copy()
-            X, Y, sample_weight, validation = self._validation_split(
-                X, Y, sample_weight, random_state
-            )
+            if validation is None:  # no validation set given: split one off
+                X, Y, sample_weight, validation = self._validation_split(
+                    X, Y, sample_weight, random_state
+                )
         elif self.best_loss_ is None:  # warm start after a fit with early stopping
             self.best_loss_ = np.inf
 
@@ -792,7 +811,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         return Z
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -804,13 +823,30 @@ class BaseMLPScratch(BaseEstimator, ABC):
             The target values (class labels in classification).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights, non-negative with a positive sum.
+        X_val, y_val : array-like, default=None
+            A validation set (not in scikit-learn's MLP; the convention of
+            HistGradientBoosting). With ``early_stopping=True`` it replaces the
+            ``validation_fraction`` split; either way its loss and score go into
+            ``history_`` every epoch. Stochastic solvers only. Inside a
+            Pipeline, route it with metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``) and let the Pipeline
+            transform it with ``transform_input=["X_val"]``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together.")
+        validation = None
+        if X_val is not None:
+            if self.solver not in _STOCHASTIC_SOLVERS:
+                raise ValueError("A validation set (X_val, y_val) needs a stochastic solver.")
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -1115,6 +1151,13 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     def _output_activation(self, Y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
+    def _encode_validation_targets(self, y_val):
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
+            unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+            if len(unknown):
+                raise ValueError(f"y_val has classes not in y: {unknown}.")
+        return self._label_binarizer.transform(y_val).astype(bool)
+
     def _stratify_labels(self, Y):
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return None
@@ -1350,6 +1393,10 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
 
     def _output_activation(self, Y):
         return "exp" if self.loss == "poisson" else "identity"
+
+    def _encode_validation_targets(self, y_val):
+        y_val = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")
+        return y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
 
     def _predictions(self, X, check_input=True):
         """Predicted targets, shape (n_samples, n_outputs), never NaN or infinite."""

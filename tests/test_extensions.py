@@ -268,3 +268,60 @@ def test_dropout_per_layer_and_its_errors(digits01):
     a = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y / 9.0)
     b = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, dropout=0.0, random_state=0).fit(X, y / 9.0)
     assert all(np.array_equal(u, v) for u, v in zip(weights(a), weights(b)))
+
+
+# ----------------------------------------------------------------------
+# A user-given validation set
+
+
+@ignore_convergence
+def test_x_val_is_used_when_given(digits01):
+    X, y = digits01
+    X_train, y_train, X_val, y_val = X[:1200], y[:1200], X[1200:], y[1200:]
+    clf = MLPScratchClassifier((16,), max_iter=5, random_state=0).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    history = clf.history_
+    assert len(history) == 5 and history["val_score"].iloc[-1] == clf.score(X_val, y_val)
+    stopped = MLPScratchClassifier((16,), early_stopping=True, max_iter=60, random_state=0)
+    stopped.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    # the restored best weights score exactly the best validation score on X_val
+    assert stopped.score(X_val, y_val) == stopped.best_validation_score_ == max(stopped.validation_scores_)
+    # nothing was split off: every training sample was trained on
+    assert stopped.t_ == stopped.n_iter_ * len(X_train)
+
+
+@ignore_convergence
+def test_x_val_for_the_regressor_with_weights(digits01):
+    X, y = digits01
+    y = y / 9.0
+    w = np.linspace(0.5, 1.5, 597)
+    reg = MLPScratchRegressor(hidden_layer_sizes=(16,), max_iter=4, random_state=0)
+    reg.fit(X[:1200], y[:1200], X_val=X[1200:], y_val=y[1200:], sample_weight_val=w)
+    assert reg.history_["val_score"].iloc[-1] == pytest.approx(reg.score(X[1200:], y[1200:], sample_weight=w))
+
+
+def test_x_val_errors(digits01):
+    X, y = digits01
+    with pytest.raises(ValueError, match="together"):
+        MLPScratchClassifier().fit(X, y, X_val=X)
+    with pytest.raises(ValueError, match="stochastic"):
+        MLPScratchClassifier(solver="lbfgs").fit(X, y, X_val=X, y_val=y)
+    with pytest.raises(ValueError, match="classes not in y"):
+        MLPScratchClassifier(max_iter=1).fit(X[y < 5], y[y < 5], X_val=X, y_val=y)
+    with pytest.raises(ValueError, match="features"):
+        MLPScratchClassifier(max_iter=1).fit(X, y, X_val=X[:, :10], y_val=y)
+
+
+@ignore_convergence
+def test_x_val_through_metadata_routing_in_a_pipeline(digits01):
+    import sklearn
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = digits01
+    with sklearn.config_context(enable_metadata_routing=True):
+        mlp = MLPScratchClassifier((16,), max_iter=5, random_state=0).set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)], transform_input=["X_val"])
+        pipe.fit(X[:1200], y[:1200], X_val=X[1200:], y_val=y[1200:])
+    fitted = pipe.named_steps["mlp"]
+    # the scaler transformed X_val before it reached the network
+    assert fitted.history_["val_score"].iloc[-1] == pipe.score(X[1200:], y[1200:])
