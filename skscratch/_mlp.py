@@ -24,7 +24,7 @@ import scipy.optimize
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
+from sklearn.metrics import check_scoring, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
@@ -142,6 +142,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "warmup_iter": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "scoring": [None, str, callable],
     }
 
     def __init__(self, **params):
@@ -169,7 +170,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         """Name of the output activation (which also picks the loss)."""
 
     @abstractmethod
-    def _validation_metrics(self, X, Y, sample_weight):
+    def _validation_metrics(self, X, Y, sample_weight, scorer=None):
         """(data loss, score) of the current network on encoded validation targets Y."""
 
     def _stratify_labels(self, Y):
@@ -211,6 +212,22 @@ class BaseMLPScratch(BaseEstimator, ABC):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
+
+    def _scorer(self):
+        """None (the built-in score), "loss", or a scikit-learn scorer."""
+        if self.scoring is None or (isinstance(self.scoring, str) and self.scoring == "loss"):
+            return self.scoring
+        return check_scoring(self, scoring=self.scoring)
+
+    def _score_validation(self, scorer, X, Y, sample_weight, loss, builtin_score):
+        """The validation score that ``scoring`` asks for."""
+        if scorer is None:
+            return builtin_score
+        if isinstance(scorer, str):  # "loss": greater is better, as for every score
+            return -loss
+        with warnings.catch_warnings():  # the split has no feature names; that is fine here
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return float(scorer(self, X, self._decode_targets(Y), sample_weight=sample_weight))
 
     def _dropout_rates(self, n_hidden):
         """The dropout rate of each hidden layer."""
@@ -577,6 +594,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
         started = time.perf_counter()
         hidden_units = self._layer_units()[1:-1]
         dropout = self._dropout_rates(len(hidden_units))
+        scorer = self._scorer()
         dropout_seed = random_state.randint(2**31) if any(dropout) else 0
         threads = ExitStack()
         if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
@@ -624,7 +642,7 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 self.t_ += n_samples
                 self.loss_curve_.append(loss)
                 val_loss, val_score = (
-                    self._validation_metrics(*validation) if validation else (None, None)
+                    self._validation_metrics(*validation, scorer) if validation else (None, None)
                 )
                 self._record(loss, val_loss, val_score, self._optimizer.rate, started)
                 if self.verbose:
@@ -1079,6 +1097,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         max_grad_norm=None,
         warmup_iter=0,
         dropout=0.0,
+        scoring=None,
         class_weight=None,
     ):
         super().__init__(**_arguments(locals()))
@@ -1163,17 +1182,21 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             return None
         return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
 
-    def _validation_metrics(self, X, Y, sample_weight):
-        """Loss and accuracy (subset accuracy for multilabel) on encoded targets Y."""
+    def _validation_metrics(self, X, Y, sample_weight, scorer=None):
+        """Loss and score (by default accuracy; subset accuracy for multilabel) on encoded Y."""
         Z = self._logits(X, check_input=False, check_finite=False)
         if not np.isfinite(Z).all():
             return np.nan, np.nan
-        loss = np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight)
+        loss = float(np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight))
         if self.out_activation_ == "softmax":
             correct = Z.argmax(axis=1) == Y.argmax(axis=1)
         else:
             correct = ((Z > 0) == Y).all(axis=1)
-        return float(loss), float(np.average(correct, weights=sample_weight))
+        accuracy = float(np.average(correct, weights=sample_weight))
+        return loss, self._score_validation(scorer, X, Y, sample_weight, loss, accuracy)
+
+    def _decode_targets(self, Y):
+        return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
 
     def predict(self, X):
         """Predict class labels.
@@ -1366,6 +1389,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         max_grad_norm=None,
         warmup_iter=0,
         dropout=0.0,
+        scoring=None,
     ):
         super().__init__(**_arguments(locals()))
 
@@ -1409,15 +1433,19 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
             )
         return P
 
-    def _validation_metrics(self, X, Y, sample_weight):
-        """Loss and R^2 on the validation split (NaN if the output is not finite)."""
+    def _validation_metrics(self, X, Y, sample_weight, scorer=None):
+        """Loss and score (by default R^2) on the validation data (NaN if not finite)."""
         Z = self._logits(X, check_input=False, check_finite=False)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight)
+            loss = float(np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight))
             P = ACTIVATIONS[self.out_activation_](Z)
         if not np.isfinite(P).all():
             return np.nan, np.nan
-        return float(loss), float(r2_score(Y, P, sample_weight=sample_weight))
+        r2 = float(r2_score(Y, P, sample_weight=sample_weight))
+        return loss, self._score_validation(scorer, X, Y, sample_weight, loss, r2)
+
+    def _decode_targets(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.

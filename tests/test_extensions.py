@@ -325,3 +325,32 @@ def test_x_val_through_metadata_routing_in_a_pipeline(digits01):
     fitted = pipe.named_steps["mlp"]
     # the scaler transformed X_val before it reached the network
     assert fitted.history_["val_score"].iloc[-1] == pipe.score(X[1200:], y[1200:])
+
+
+# ----------------------------------------------------------------------
+# scoring
+
+
+@ignore_convergence
+def test_scoring_loss_and_named_and_callable(digits01):
+    from sklearn.metrics import f1_score, make_scorer
+
+    X, y = digits01
+    split = dict(X_val=X[1200:], y_val=y[1200:])
+    by_loss = MLPScratchClassifier((16,), scoring="loss", early_stopping=True, max_iter=6,
+                                   n_iter_no_change=100, random_state=0).fit(X[:1200], y[:1200], **split)
+    np.testing.assert_allclose(by_loss.validation_scores_, -by_loss.history_["val_loss"])
+    f1 = MLPScratchClassifier((16,), scoring="f1_macro", max_iter=4, random_state=0).fit(X[:1200], y[:1200], **split)
+    assert f1.history_["val_score"].iloc[-1] == pytest.approx(f1_score(y[1200:], f1.predict(X[1200:]), average="macro"))
+    custom = make_scorer(lambda t, p: float((t == p).mean()) - 1.0)
+    clf = MLPScratchClassifier((16,), scoring=custom, max_iter=3, random_state=0).fit(X[:1200], y[:1200], **split)
+    assert clf.history_["val_score"].iloc[-1] == pytest.approx(clf.score(X[1200:], y[1200:]) - 1.0)
+    reg = MLPScratchRegressor(hidden_layer_sizes=(8,), scoring="neg_mean_absolute_error", early_stopping=True,
+                              max_iter=5, random_state=0).fit(X, y / 9.0)
+    assert all(score < 0 for score in reg.validation_scores_)
+
+
+def test_unknown_scoring_is_refused(digits01):
+    X, y = digits01
+    with pytest.raises(ValueError, match="not a valid scoring|scoring"):
+        MLPScratchClassifier(scoring="no_such_metric", early_stopping=True).fit(X, y)
