@@ -46,6 +46,13 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_info, threadpool_limits
 
+try:  # scikit-learn >= 1.9: the experimental callback API
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older scikit-learn: no callbacks, everything else works
+
+    class CallbackSupportMixin:
+        """Stand-in for scikit-learn < 1.9, which has no callback API."""
+
 from . import _network, _parallel
 from ._activations import ACTIVATIONS
 from ._losses import LOSSES
@@ -108,7 +115,7 @@ def _is_packed(arrays, flat):
     return offset == flat.size
 
 
-class BaseMLPScratch(BaseEstimator, ABC):
+class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class of the skscratch multi-layer perceptrons.
 
     Warning: do not use this class directly; use the derived estimators.
@@ -323,10 +330,15 @@ class BaseMLPScratch(BaseEstimator, ABC):
         n_epochs_before = len(self.loss_curve_)
         if validation is not None:
             validation = self._validate_validation_set(*validation, dtype=X.dtype)
+        callbacks = self._begin_callbacks(X, y, sample_weight, incremental)
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, random_state, incremental, validation)
+            self._fit_stochastic(X, Y, sample_weight, random_state, incremental, validation,
+                                 callbacks, y)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
+        if callbacks is not None:
+            callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=self._callback_metadata,
+                                           reconstruction_attributes=self._reconstruction())
         if not incremental:
             self._warn_if_not_learned(Y, sample_weight, n_epochs_before)
         return self
@@ -537,6 +549,27 @@ class BaseMLPScratch(BaseEstimator, ABC):
             )
         return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
 
+    def _begin_callbacks(self, X, y, sample_weight, incremental):
+        """The callback context of this fit (scikit-learn >= 1.9), or None.
+
+        The fit is the root task and each epoch a subtask; a callback's
+        ``on_fit_task_end`` returning True stops training after that epoch.
+        """
+        if not hasattr(self, "_init_callback_context") or not (
+            getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx")
+        ):
+            return None
+        n_epochs = 1 if incremental else self.max_iter
+        context = self._init_callback_context(max_subtasks=n_epochs if self.solver in _STOCHASTIC_SOLVERS else 0)
+        self._callback_metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=self._callback_metadata)
+        return context
+
+    def _reconstruction(self):
+        """The fitted state as it is now, for callbacks that score the network."""
+        return {"coefs_": [W.copy() for W in self.coefs_],
+                "intercepts_": [b.copy() for b in self.intercepts_]}
+
     def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """X_val, encoded Y_val and their weights, checked like the training data."""
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
@@ -553,7 +586,8 @@ class BaseMLPScratch(BaseEstimator, ABC):
                                                      ensure_non_negative=True)
         return X_val, Y_val, sample_weight_val
 
-    def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental, validation=None):
+    def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental, validation=None,
+                        callbacks=None, y=None):
         params = self._get_flat_params()
         if not incremental or self._optimizer is None:
             self._optimizer = self._new_optimizer(params)
@@ -608,6 +642,11 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 if self.shuffle:
                     sample_idx = shuffle_indices(sample_idx, random_state=random_state)
                 np.copyto(last_good, params)
+                epoch_context = None
+                if callbacks is not None:  # each epoch is a subtask
+                    epoch_context = callbacks.subcontext(task_name="epoch")
+                    epoch_context.call_on_fit_task_begin(estimator=self, X=X, y=y,
+                                                         metadata=self._callback_metadata)
                 accumulated_loss = 0.0
                 for batch in gen_batches(n_samples, batch_size):
                     idx = sample_idx[batch] if self.shuffle else batch
@@ -647,6 +686,11 @@ class BaseMLPScratch(BaseEstimator, ABC):
                 self._record(loss, val_loss, val_score, self._optimizer.rate, started)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                if epoch_context is not None and epoch_context.call_on_fit_task_end(
+                    estimator=self, X=X, y=y, metadata=self._callback_metadata,
+                    reconstruction_attributes=self._reconstruction(),
+                ):  # fmt: skip
+                    break  # a callback asked to stop
 
                 # stopping rule
                 self._update_no_improvement_count(val_score)

@@ -354,3 +354,83 @@ def test_unknown_scoring_is_refused(digits01):
     X, y = digits01
     with pytest.raises(ValueError, match="not a valid scoring|scoring"):
         MLPScratchClassifier(scoring="no_such_metric", early_stopping=True).fit(X, y)
+
+
+# ----------------------------------------------------------------------
+# scikit-learn's callback API (experimental, scikit-learn >= 1.9)
+
+try:
+    from sklearn import callback
+except ImportError:  # scikit-learn < 1.9
+    callback = None
+needs_callbacks = pytest.mark.skipif(callback is None, reason="scikit-learn < 1.9 has no callback API")
+
+
+@needs_callbacks
+@ignore_convergence
+def test_scoring_monitor_sees_every_epoch(digits01):
+    X, y = digits01
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = MLPScratchClassifier((16,), max_iter=5, random_state=0).set_callbacks(monitor)
+    clf.fit(X, y)
+    log = monitor.get_logs().data_as_pandas
+    epochs = log[log["task_name"] == "epoch"]
+    assert epochs["task_id"].tolist() == [0, 1, 2, 3, 4]
+    assert epochs["accuracy"].iloc[-1] == pytest.approx(clf.score(X, y))
+    assert epochs["accuracy"].is_monotonic_increasing  # it learns, epoch by epoch
+
+
+@needs_callbacks
+@ignore_convergence
+def test_progress_bar_runs(digits01, capsys):
+    pytest.importorskip("rich")
+    X, y = digits01
+    MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).set_callbacks(
+        callback.ProgressBar()).fit(X, y / 9.0)
+
+
+class StopAfter:
+    """A callback that asks to stop after ``n`` epochs."""
+
+    def __init__(self, n):
+        self.n, self.seen = n, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        if context.task_name == "epoch":
+            self.seen += 1
+            return self.seen >= self.n
+        return False
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@needs_callbacks
+@ignore_convergence
+def test_a_callback_can_stop_training(digits01):
+    X, y = digits01
+    clf = MLPScratchClassifier((16,), max_iter=50, random_state=0).set_callbacks(StopAfter(3)).fit(X, y)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
+
+
+@needs_callbacks
+@ignore_convergence
+def test_callbacks_in_a_pipeline_inside_grid_search(digits01):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = digits01
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    pipe = make_pipeline(StandardScaler(), MLPScratchClassifier(max_iter=3, random_state=0).set_callbacks(monitor))
+    GridSearchCV(pipe, {"mlpscratchclassifier__hidden_layer_sizes": [(8,), (16,)]}, cv=2).fit(X, y)
+    rows = [row for run in monitor.get_logs(select="all") for row in run.data]
+    # 2 candidates x 2 folds + the refit = 5 fits, each of 1 fit task + 3 epochs
+    assert sum(row["task_name"] == "epoch" for row in rows) == 15
+    assert sum(row["task_name"] == "fit" for row in rows) == 5
