@@ -315,6 +315,8 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         Y = self._encode_targets(y, first_pass, incremental, classes)
         if Y.dtype != bool:  # real-valued targets train in the dtype of X
             Y = Y.astype(X.dtype, copy=False)
+        if validation is not None:  # checked before the network is touched
+            validation = self._validate_validation_set(*validation, dtype=X.dtype)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
 
@@ -328,8 +330,6 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             )
 
         n_epochs_before = len(self.loss_curve_)
-        if validation is not None:
-            validation = self._validate_validation_set(*validation, dtype=X.dtype)
         callbacks = self._begin_callbacks(X, y, sample_weight, incremental)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, random_state, incremental, validation,
