@@ -58,8 +58,8 @@ def map_threads(function, items):
     global _pool
     if len(items) == 1:
         return [function(items[0])]
-    if _pool is None or _pool._max_workers < len(items):
-        _pool = ThreadPoolExecutor(max(len(items), N_CORES), thread_name_prefix="skscratch")
+    if _pool is None:  # one pool for the process; extra items just queue
+        _pool = ThreadPoolExecutor(N_CORES, thread_name_prefix="skscratch")
     futures = [_pool.submit(function, item) for item in items[1:]]
     return [function(items[0])] + [future.result() for future in futures]
 
