@@ -711,7 +711,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                     self._no_improvement_count = 0
                 if incremental:
                     break
-                if self.n_iter_ == self.max_iter:
+                if self.n_iter_ == self.max_iter and self.learning_rate != "cosine":
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) reached and "
                         "the optimization hasn't converged yet." % self.max_iter,
@@ -958,6 +958,8 @@ _PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,
         ``(1 + cos(pi * epoch / max_iter)) / 2``. New behaviour: the schedule
         applies to "sgd", "adam" and "adamw" alike, where scikit-learn applies
         it to "sgd" only (with the default "constant" nothing differs).
+        A cosine schedule that runs all ``max_iter`` epochs has finished by
+        design, so it raises no ConvergenceWarning.
     learning_rate_init : float, default=0.001
         Initial learning rate of "sgd" and "adam".
     power_t : float, default=0.5

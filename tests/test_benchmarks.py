@@ -44,3 +44,18 @@ def test_bench_scaling_quick(tmp_path):
     assert len(report["by_samples"]) == 3 and len(report["by_width"]) == 4
     assert all(row["skscratch"] > 0 and row["sklearn"] > 0 for row in report["by_samples"])
     assert (tmp_path / "bench_scaling_quick.png").stat().st_size > 10_000
+
+
+def test_bench_fashion_recipe_quick(tmp_path):
+    pytest.importorskip("matplotlib")
+    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
+    out = run("bench_fashion_recipe.py", "--quick", "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "bench_fashion_recipe_quick.json").read_text())
+    recipe, sklearn = report["recipe"], report["sklearn"]
+    assert [row["epoch"] for row in recipe["history"]] == [1, 2, 3, 4]
+    # the recipe's final accuracy is its last epoch's, as the example printed it
+    assert recipe["test_accuracy"] == recipe["history"][-1]["test_accuracy"] > 0.8
+    assert 1 <= len(sklearn["history"]) <= 4
+    assert sklearn["best"]["test_accuracy"] == max(r["test_accuracy"] for r in sklearn["history"]) > 0.7
+    assert "sklearn MLPClassifier" in out and report["epoch_seconds_ratio"] > 0

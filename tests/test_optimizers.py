@@ -1,10 +1,12 @@
 """Optimizer steps against steps computed by hand."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
 
 from skscratch import MLPScratchClassifier, _network
 from skscratch._optimizers import SGD, Adam
@@ -182,7 +184,6 @@ def test_adam_step_uses_the_scheduled_rate():
     np.testing.assert_allclose(w, adam_by_hand([1.0, -2.0], [g], lr=0.02), rtol=1e-13)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimator_records_the_schedule(digits01):
     X, y = digits01
     clf = MLPScratchClassifier((16,), learning_rate="cosine", warmup_iter=2, learning_rate_init=0.01,
@@ -191,3 +192,14 @@ def test_estimator_records_the_schedule(digits01):
     np.testing.assert_allclose(rates, [0.005, 0.01, 0.01, 0.01 * (1 + math.cos(math.pi / 4)) / 2, 0.005,
                                        0.01 * (1 + math.cos(3 * math.pi / 4)) / 2], atol=1e-15)
     assert clf.score(X, y) > 0.8
+
+
+def test_a_finished_cosine_schedule_is_not_a_convergence_failure(digits01):
+    X, y = digits01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = MLPScratchClassifier((16,), learning_rate="cosine", learning_rate_init=0.01, max_iter=8,
+                                   random_state=0).fit(X, y)
+    assert clf.n_iter_ == 8 and clf.score(X, y) > 0.85
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        MLPScratchClassifier((16,), learning_rate_init=0.01, max_iter=8, random_state=0).fit(X, y)
