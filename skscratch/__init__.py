@@ -6,7 +6,7 @@ for :class:`sklearn.neural_network.MLPClassifier` and ``MLPRegressor``. Its back
 """
 
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+from ._persistence import load, save
+from ._version import __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "__version__"]
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "load", "save", "__version__"]

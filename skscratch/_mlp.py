@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.optimize
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.metrics import check_scoring, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -53,10 +53,11 @@ except ImportError:  # older scikit-learn: no callbacks, everything else works
     class CallbackSupportMixin:
         """Stand-in for scikit-learn < 1.9, which has no callback API."""
 
-from . import _network, _parallel
+from . import _network, _optimizers, _parallel
 from ._activations import ACTIVATIONS
 from ._losses import LOSSES
 from ._optimizers import SGD, Adam, AdamW
+from ._version import __version__
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
@@ -99,6 +100,25 @@ def _blas_threads():
     """The BLAS thread count in force here, e.g. 1 inside a joblib worker."""
     counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     return min(counts) if counts else None
+
+
+class SkscratchVersionWarning(InconsistentVersionWarning):
+    """A model pickled by another version of skscratch.
+
+    A subclass of scikit-learn's ``InconsistentVersionWarning`` (its
+    ``original_sklearn_version`` and ``current_sklearn_version`` attributes
+    hold skscratch versions here), so that filters and handlers written for
+    scikit-learn's warning catch it too.
+    """
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from skscratch version "
+            f"{self.original_sklearn_version} when using skscratch version "
+            f"{self.current_sklearn_version}. This might lead to breaking code or invalid "
+            "results. Use at your own risk. To move a model between versions, save it with "
+            "skscratch.save, whose format is versioned and checked on load."
+        )
 
 
 def _is_packed(arrays, flat):
@@ -212,10 +232,30 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         return flat
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: on Python >= 3.11 BaseEstimator returns our own __dict__ itself
+        state = dict(super().__getstate__())
         # coefs_ and intercepts_ hold the values; the vector is rebuilt on demand
         state.pop("_flat_params", None)
+        # plain data only, so that skops.io trusts nothing of ours but this class
+        if getattr(self, "_optimizer", None) is not None:
+            state["_optimizer"] = _optimizers.to_state(self._optimizer)
+        state["_skscratch_version"] = __version__
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved_version = state.pop("_skscratch_version", "pre-0.1.0")
+        if saved_version != __version__:
+            warnings.warn(SkscratchVersionWarning(
+                estimator_name=type(self).__name__,
+                current_sklearn_version=__version__,
+                original_sklearn_version=saved_version,
+            ))  # fmt: skip
+        if isinstance(state.get("_optimizer"), dict):
+            state["_optimizer"] = _optimizers.from_state(state["_optimizer"])
+        if isinstance(state.get("_best_params"), np.ndarray):  # writeable, even after mmap_mode="r"
+            state["_best_params"] = np.array(state["_best_params"])
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")

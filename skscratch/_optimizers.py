@@ -272,3 +272,35 @@ class AdamW(Adam):
         """One step: decay, then Adam's update, in place."""
         params[self.decay] *= 1.0 - self.rate * self.weight_decay
         super().update_params(params, grads)
+
+
+OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW)}
+
+
+def to_state(optimizer):
+    """The optimizer as a plain dict of names, numbers and arrays.
+
+    Saved models hold this instead of the object, so that loading them needs
+    to trust no class of ours but the estimator (``skops.io``), and the safe
+    format can write it as JSON and arrays.
+    """
+    state = optimizer.__getstate__()
+    del state["_scratch"]
+    if "decay" in state:
+        state["decay"] = [state["decay"].start, state["decay"].stop]
+    return {"kind": type(optimizer).__name__, **state}
+
+
+def from_state(state):
+    """Rebuild the optimizer that :func:`to_state` described."""
+    state = dict(state)
+    kind = state.pop("kind", None)
+    if kind not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {kind!r} in the saved state; expected one of {sorted(OPTIMIZERS)}.")
+    if "decay" in state:
+        state["decay"] = slice(*state["decay"])
+    # own, writeable copies: a model loaded with joblib's mmap_mode maps them read-only
+    state = {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+    optimizer = OPTIMIZERS[kind].__new__(OPTIMIZERS[kind])
+    optimizer.__dict__.update(state, _scratch=None)
+    return optimizer

@@ -1,0 +1,3 @@
+"""The version of skscratch, stamped into saved models."""
+
+__version__ = "0.1.0"
