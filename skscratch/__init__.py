@@ -9,4 +9,47 @@ from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._persistence import load, save
 from ._version import __version__
 
-__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "load", "save", "__version__"]
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "load", "save", "to_onnx", "__version__"]
+
+
+def to_onnx(model, X_sample, *, target_opset=None):
+    """Convert a fitted estimator, or a Pipeline ending in one, to an ONNX model.
+
+    Uses skl2onnx (``pip install 'skscratch[onnx]'``), with converters for
+    our estimators registered on import, so any step skl2onnx knows (a
+    StandardScaler, say) converts with them. Every activation converts,
+    gelu and the other additions included. Classifiers output ``label`` and
+    ``probabilities`` as plain tensors (no ZipMap); labels are int64 for
+    integer or boolean classes and strings for string classes.
+
+    Parameters
+    ----------
+    model : MLPScratchClassifier, MLPScratchRegressor or Pipeline
+        Fitted.
+    X_sample : array-like of shape (n_samples, n_features)
+        A few rows of input; their dtype sets the graph's (float32 input gives
+        a float32 graph, float64 a float64 one).
+    target_opset : int, optional
+        The ONNX opset; skl2onnx's latest tested one by default.
+
+    Returns
+    -------
+    onnx.ModelProto
+
+    Examples
+    --------
+    >>> import numpy as np, onnxruntime as ort, skscratch
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = X.astype(np.float32)
+    >>> clf = skscratch.MLPScratchClassifier(solver="lbfgs", random_state=0).fit(X, y)
+    >>> onx = skscratch.to_onnx(clf, X[:1])
+    >>> session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    >>> labels, probabilities = session.run(None, {"X": X})
+    >>> bool((labels == clf.predict(X)).all())
+    True
+    """
+    from ._onnx import to_onnx as convert  # skl2onnx is optional: imported on first use
+
+    return convert(model, X_sample, target_opset=target_opset)
+

@@ -1,0 +1,137 @@
+"""Export to ONNX through skl2onnx (the optional extra ``skscratch[onnx]``).
+
+Importing this module registers converters for our two estimators with
+skl2onnx, so they convert alone or inside a Pipeline, like scikit-learn's own
+MLP, for every activation, the ones scikit-learn lacks included.
+"""
+
+import numpy as np
+
+from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+
+try:
+    import skl2onnx
+    from skl2onnx.common.data_types import guess_proto_type
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+    from skl2onnx.proto import onnx_proto
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "skscratch.to_onnx needs skl2onnx: pip install 'skscratch[onnx]'"
+    ) from exc
+
+SIMPLE_OPS = {"identity": "Identity", "tanh": "Tanh", "logistic": "Sigmoid", "relu": "Relu",
+              "softmax": "Softmax", "exp": "Exp"}
+GELU_C = float(np.sqrt(2 / np.pi))
+
+
+class _Graph:
+    """Small helpers over skl2onnx's scope and container."""
+
+    def __init__(self, scope, container, proto_dtype):
+        self.scope, self.container, self.proto_dtype = scope, container, proto_dtype
+
+    def name(self, hint):
+        return self.scope.get_unique_variable_name(hint)
+
+    def node(self, op, inputs, output=None, domain=None, **attrs):
+        output = output or self.name(op.lower())
+        extra = {"op_domain": domain} if domain else {}
+        self.container.add_node(op, inputs, output, name=self.scope.get_unique_operator_name(op),
+                                **extra, **attrs)
+        return output
+
+    def constant(self, value, hint="c"):
+        name = self.name(hint)
+        value = np.asarray(value)
+        self.container.add_initializer(name, self.proto_dtype, list(value.shape), value.ravel().tolist())
+        return name
+
+    def activation(self, kind, Z):
+        if kind in SIMPLE_OPS:
+            return self.node(SIMPLE_OPS[kind], [Z])
+        if kind == "leaky_relu":
+            return self.node("LeakyRelu", [Z], alpha=0.01)
+        if kind == "elu":
+            return self.node("Elu", [Z], alpha=1.0)
+        if kind == "gelu":  # z/2 (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))
+            cube = self.node("Mul", [Z, self.node("Mul", [Z, Z])])
+            inner = self.node("Add", [Z, self.node("Mul", [cube, self.constant(0.044715)])])
+            tanh = self.node("Tanh", [self.node("Mul", [inner, self.constant(GELU_C)])])
+            half_z = self.node("Mul", [Z, self.constant(0.5)])
+            return self.node("Mul", [half_z, self.node("Add", [tanh, self.constant(1.0)])])
+        raise ValueError(f"No ONNX form for activation {kind!r}.")
+
+    def forward(self, model, X):
+        """The network's output (after the output activation)."""
+        A = self.node("Cast", [X], to=self.proto_dtype)
+        n_layers = len(model.coefs_)
+        for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+            Z = self.node("Add", [self.node("MatMul", [A, self.constant(W, "coef")]),
+                                  self.constant(b, "intercept")])
+            A = self.activation(model.activation if i < n_layers - 1 else model.out_activation_, Z)
+        return A
+
+
+def _proto_dtype(operator):
+    proto = guess_proto_type(operator.inputs[0].type)
+    return proto if proto == onnx_proto.TensorProto.DOUBLE else onnx_proto.TensorProto.FLOAT
+
+
+def _convert_classifier(scope, operator, container):
+    model = operator.raw_operator
+    graph = _Graph(scope, container, _proto_dtype(operator))
+    label, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
+    P = graph.forward(model, operator.inputs[0].full_name)
+    y_type = model._label_binarizer.y_type_
+    if y_type == "binary":
+        negative = graph.node("Sub", [graph.constant([1.0]), P])
+        graph.node("Concat", [negative, P], probabilities, axis=1)
+    else:
+        graph.node("Identity", [P], probabilities)
+    if y_type == "multilabel-indicator":  # each label on where its probability > 0.5
+        on = graph.node("Binarizer", [P], threshold=0.5, domain="ai.onnx.ml")
+        graph.node("Cast", [on], label, to=onnx_proto.TensorProto.INT64)
+        return
+    classes = model.classes_
+    if classes.dtype.kind in "OUS":
+        classes_name = graph.name("classes")
+        container.add_initializer(classes_name, onnx_proto.TensorProto.STRING, [len(classes)],
+                                  [str(c).encode() for c in classes])
+    else:
+        # integer, boolean or integral float classes (scikit-learn refuses other floats)
+        classes_name = graph.name("classes")
+        container.add_initializer(classes_name, onnx_proto.TensorProto.INT64, [len(classes)],
+                                  classes.astype(np.int64).tolist())
+    best = graph.node("ArgMax", [probabilities], axis=1)
+    picked = graph.node("ArrayFeatureExtractor", [classes_name, best], domain="ai.onnx.ml")
+    flat = graph.name("shape")
+    container.add_initializer(flat, onnx_proto.TensorProto.INT64, [1], [-1])
+    graph.node("Reshape", [picked, flat], label)
+
+
+def _convert_regressor(scope, operator, container):
+    graph = _Graph(scope, container, _proto_dtype(operator))
+    graph.node("Identity", [graph.forward(operator.raw_operator, operator.inputs[0].full_name)],
+               operator.outputs[0].full_name)
+
+
+skl2onnx.update_registered_converter(
+    MLPScratchClassifier, "SkscratchMLPClassifier", calculate_linear_classifier_output_shapes,
+    _convert_classifier, options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+)
+skl2onnx.update_registered_converter(
+    MLPScratchRegressor, "SkscratchMLPRegressor", calculate_linear_regressor_output_shapes,
+    _convert_regressor,
+)
+
+
+def to_onnx(model, X_sample, *, target_opset=None):
+    """The implementation of :func:`skscratch.to_onnx`."""
+    X_sample = np.asarray(X_sample)
+    if X_sample.dtype not in (np.float32, np.float64):
+        X_sample = X_sample.astype(np.float32)
+    return skl2onnx.to_onnx(model, X_sample, target_opset=target_opset,
+                            options={MLPScratchClassifier: {"zipmap": False}})
