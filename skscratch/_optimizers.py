@@ -297,6 +297,9 @@ def from_state(state):
     kind = state.pop("kind", None)
     if kind not in OPTIMIZERS:
         raise ValueError(f"Unknown optimizer {kind!r} in the saved state; expected one of {sorted(OPTIMIZERS)}.")
+    expected = set(to_state(OPTIMIZERS[kind](np.zeros(1)))) - {"kind"}
+    if set(state) != expected:
+        raise ValueError(f"The saved {kind} state has fields {sorted(state)}; expected {sorted(expected)}.")
     if "decay" in state:
         state["decay"] = slice(*state["decay"])
     # own, writeable copies: a model loaded with joblib's mmap_mode maps them read-only

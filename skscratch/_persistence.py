@@ -56,7 +56,7 @@ def _encode(value, where):
         return [_encode(v, where) for v in value]
     if isinstance(value, dict):
         return {"dict": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
-    if value in (np.float32, np.float64):
+    if isinstance(value, type) and value in (np.float32, np.float64):
         return {"dtype": np.dtype(value).name}
     if isinstance(value, np.random.RandomState):
         name, keys, pos, has_gauss, cached = value.get_state()

@@ -281,6 +281,10 @@ def _bad_parameter(arrays, metadata):
     metadata["params"]["activation"] = "sine"
 
 
+def _optimizer_field(arrays, metadata):
+    metadata["optimizer"]["update_params"] = "not a method"
+
+
 def _no_metadata_entry(arrays, metadata):
     metadata.clear()
 
@@ -293,6 +297,7 @@ def _no_metadata_entry(arrays, metadata):
     (_object_array, "Object arrays cannot be loaded"),
     (_unknown_estimator, "unknown estimator"),
     (_bad_parameter, "activation"),
+    (_optimizer_field, "saved AdamW state has fields"),
     (_no_metadata_entry, "lists no arrays"),
 ])  # fmt: skip
 def test_load_refuses_altered_files(saved, tmp_path, change, message):
