@@ -21,8 +21,8 @@ epoch by epoch: ``early_stopping`` is off, so nothing is chosen with it, and
 the model kept is the one after the last epoch.
 
 The data are the IDX files of Debian's ``dataset-fashion-mnist`` package
-(``apt-get install dataset-fashion-mnist``), or of any directory named by the
-environment variable ``FASHION_MNIST_DIR``. Set ``SKSCRATCH_QUICK=1`` for a
+(``apt-get install dataset-fashion-mnist``), of any directory named by the
+environment variable ``FASHION_MNIST_DIR``, or a download. Set ``SKSCRATCH_QUICK=1`` for a
 small, fast run. ``benchmarks/bench_fashion_recipe.py`` times this script
 beside scikit-learn's MLP.
 """
@@ -30,42 +30,25 @@ beside scikit-learn's MLP.
 # %%
 # Load the data
 # -------------
-# An IDX file is a small header (a magic number whose last byte is the number
-# of dimensions, then each dimension as a big-endian uint32) followed by the
-# raw bytes.
-import gzip
+# ``fetch_fashion_mnist`` looks for the IDX files in ``data_home``, then in
+# Debian's directory, then in scikit-learn's cache; it downloads them only
+# when none has them.
 import os
-import sys
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from skscratch import MLPScratchClassifier
+from skscratch.datasets import fetch_fashion_mnist
 
 quick = os.environ.get("SKSCRATCH_QUICK") == "1"
-data_dir = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
-labels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
-
-
-def read_idx(name):
-    path = data_dir / name
-    if not path.exists():
-        sys.exit(f"{path} not found: run `apt-get install dataset-fashion-mnist` "
-                 "or set FASHION_MNIST_DIR to a directory with the four IDX files.")
-    with gzip.open(path) as f:
-        raw = f.read()
-    n_dims = raw[3]
-    shape = np.frombuffer(raw, ">u4", count=n_dims, offset=4)
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * n_dims).reshape(shape)
-
-
-X_train = read_idx("train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32)
-y_train = read_idx("train-labels-idx1-ubyte.gz")
-X_test = read_idx("t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32)
-y_test = read_idx("t10k-labels-idx1-ubyte.gz")
+data_home = os.environ.get("FASHION_MNIST_DIR")
+train = fetch_fashion_mnist(data_home, subset="train")
+test = fetch_fashion_mnist(data_home, subset="test")
+labels = train.target_names
+X_train, y_train = train.data.astype(np.float32), train.target
+X_test, y_test = test.data.astype(np.float32), test.target
 if quick:
     X_train, y_train, X_test, y_test = X_train[:6000], y_train[:6000], X_test[:2000], y_test[:2000]
 print(f"{len(X_train)} training and {len(X_test)} test images of 28x28 pixels")

@@ -1,0 +1,242 @@
+"""skscratch.datasets on files the tests write, including every corruption and
+the download path, served from a local HTTP server on 127.0.0.1."""
+
+import functools
+import gzip
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skscratch import datasets
+from skscratch.datasets import fetch_fashion_mnist, fetch_mnist, load_idx, load_mnist_csv
+
+RNG = np.random.RandomState(0)
+IMAGES = RNG.randint(0, 256, size=(5, 28, 28)).astype(np.uint8)
+LABELS = np.array([3, 0, 9, 1, 3], dtype=np.uint8)
+
+
+def idx_bytes(array, type_code=0x08):
+    header = bytes([0, 0, type_code, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write(path, data, gz=True):
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+@pytest.fixture
+def idx_pair(tmp_path):
+    return (write(tmp_path / "train-images-idx3-ubyte.gz", idx_bytes(IMAGES)),
+            write(tmp_path / "train-labels-idx1-ubyte.gz", idx_bytes(LABELS)))
+
+
+# ----------------------------------------------------------------------
+# load_idx
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_idx_reads_what_was_written(tmp_path, gz):
+    images = write(tmp_path / "i.idx", idx_bytes(IMAGES), gz)
+    labels = write(tmp_path / "l.idx", idx_bytes(LABELS), gz)
+    bunch = load_idx(images, labels)
+    np.testing.assert_array_equal(bunch.images, IMAGES)
+    np.testing.assert_array_equal(bunch.data, IMAGES.reshape(5, 784))
+    np.testing.assert_array_equal(bunch.target, LABELS)
+    assert bunch.data.dtype == np.uint8 and bunch.feature_names[:2] == ["pixel0", "pixel1"]
+    X, y = load_idx(images, labels, return_X_y=True)
+    np.testing.assert_array_equal(X, bunch.data)
+    frame_X, frame_y = load_idx(images, labels, return_X_y=True, as_frame=True)
+    assert isinstance(frame_X, pd.DataFrame) and list(frame_X.columns) == bunch.feature_names
+    assert frame_y.name == "label" and frame_y.tolist() == LABELS.tolist()
+    assert load_idx(images).target is None
+
+
+def test_load_idx_reads_other_type_codes(tmp_path):
+    floats = RNG.rand(3, 4).astype(">f4")
+    bunch = load_idx(write(tmp_path / "f.idx", idx_bytes(floats, 0x0D)))
+    np.testing.assert_array_equal(bunch.data, floats.astype(np.float32))
+
+
+def test_load_idx_corruptions_name_the_file_and_the_problem(tmp_path, idx_pair):
+    images, labels = idx_pair
+    good = idx_bytes(IMAGES)
+    cases = {
+        "bad-magic.idx": (b"\x00\x01\x08\x03" + good[4:], "bad magic number 00010803"),
+        "bad-type.idx": (b"\x00\x00\x07\x03" + good[4:], "bad magic number"),
+        "truncated.idx": (good[:-10], r"truncated or corrupt"),
+        "too-long.idx": (good + b"\x00", r"truncated or corrupt"),
+        "header-only.idx": (good[:6], "truncated header"),
+        "empty.idx": (b"", "bad magic number none"),
+    }
+    for name, (data, message) in cases.items():
+        path = write(tmp_path / name, data, gz=False)
+        with pytest.raises(ValueError, match=message) as info:
+            load_idx(path)
+        assert name in str(info.value)
+    broken_gzip = tmp_path / "broken.gz"
+    broken_gzip.write_bytes(gzip.compress(good)[:-20])
+    with pytest.raises(ValueError, match="broken.gz: corrupt gzip"):
+        load_idx(broken_gzip)
+    fewer = write(tmp_path / "fewer.gz", idx_bytes(LABELS[:4]))
+    with pytest.raises(ValueError, match="has 5 images but .*fewer.gz has 4 labels"):
+        load_idx(images, fewer)
+    with pytest.raises(ValueError, match="not one label per image"):
+        load_idx(images, images)
+    with pytest.raises(ValueError, match="not images"):
+        load_idx(labels)
+
+
+# ----------------------------------------------------------------------
+# load_mnist_csv
+
+
+def kaggle_csv(path, with_label=True, n_pixels=784):
+    frame = pd.DataFrame(IMAGES.reshape(5, -1)[:, :n_pixels], columns=[f"pixel{i}" for i in range(n_pixels)])
+    if with_label:
+        frame.insert(0, "label", LABELS)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_load_mnist_csv_with_and_without_labels(tmp_path):
+    bunch = load_mnist_csv(kaggle_csv(tmp_path / "train.csv"))
+    np.testing.assert_array_equal(bunch.data, IMAGES.reshape(5, -1))
+    np.testing.assert_array_equal(bunch.images, IMAGES)
+    np.testing.assert_array_equal(bunch.target, LABELS)
+    X, y = load_mnist_csv(kaggle_csv(tmp_path / "test.csv", with_label=False), return_X_y=True)
+    np.testing.assert_array_equal(X, IMAGES.reshape(5, -1))
+    assert y is None
+    frame = load_mnist_csv(tmp_path / "train.csv", as_frame=True).frame
+    assert list(frame.columns[[0, -1]]) == ["pixel0", "label"] and len(frame) == 5
+
+
+def test_load_mnist_csv_corruptions(tmp_path):
+    path = kaggle_csv(tmp_path / "train.csv", n_pixels=4)
+    text = path.read_text().splitlines()
+    cases = {
+        "columns.csv": ([text[0].replace("pixel2", "pixel_2")] + text[1:], "found 'pixel_2'"),
+        "order.csv": ([text[0].replace("pixel1,pixel2", "pixel2,pixel1")] + text[1:], "found 'pixel2'"),
+        "text.csv": (text[:2] + [text[2].replace(",", ",abc,", 1).rsplit(",", 1)[0]] + text[3:],
+                     r"row 3, column 'pixel0': 'abc' is not an integer"),
+        "fraction.csv": (text[:1] + ["3,0.5,1,2,3"] + text[2:], r"row 2, column 'pixel0': '0.5'"),
+        "empty-cell.csv": (text[:1] + ["3,,1,2,3"] + text[2:], r"row 2, column 'pixel0': '' is not"),
+        "range.csv": (text[:1] + ["3,0,256,2,3"] + text[2:], r"row 2, column 'pixel1': pixel value 256"),
+        "negative.csv": (text[:1] + ["3,0,1,-1,3"] + text[2:], "pixel value -1 is outside 0-255"),
+        "ragged.csv": (text[:1] + ["3,0,1,2,3,4,5"] + text[2:], "more fields than the header"),
+        "short.csv": (text[:1] + ["3,0,1"] + text[2:], r"row 2, column 'pixel2': .* is not an integer"),
+    }
+    for name, (lines, message) in cases.items():
+        bad = tmp_path / name
+        bad.write_text("\n".join(lines) + "\n")
+        with pytest.raises(ValueError, match=message) as info:
+            load_mnist_csv(bad)
+        assert name in str(info.value)
+    (tmp_path / "blank.csv").write_text("")
+    with pytest.raises(ValueError, match="blank.csv: empty file"):
+        load_mnist_csv(tmp_path / "blank.csv")
+
+
+# ----------------------------------------------------------------------
+# fetchers: local files first, then the cache, then a download
+
+
+@pytest.fixture
+def no_local_copies(tmp_path, monkeypatch):
+    """No Debian copy and an empty scikit-learn data home."""
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "data-home"))
+    return tmp_path / "data-home"
+
+
+@pytest.fixture
+def server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving a directory of IDX files the test wrote."""
+    root = tmp_path / "served"
+    root.mkdir()
+    for subset, (images_name, labels_name) in datasets._FILES.items():
+        n = 5 if subset == "train" else 3
+        write(root / images_name, idx_bytes(IMAGES[:n]))
+        write(root / labels_name, idx_bytes(LABELS[:n]))
+    handler = functools.partial(QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", root, QuietHandler.requests
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+    QuietHandler.requests.clear()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    requests = []
+
+    def log_message(self, *args):
+        QuietHandler.requests.append(self.path)
+
+
+def test_download_then_cache(no_local_copies, server):
+    url, _, requests = server
+    X, y = fetch_fashion_mnist(subset="test", base_url=url, return_X_y=True)
+    np.testing.assert_array_equal(y, LABELS[:3])
+    assert sorted(requests) == ["/t10k-images-idx3-ubyte.gz", "/t10k-labels-idx1-ubyte.gz"]
+    cached = no_local_copies / "fashion_mnist"
+    assert sorted(p.name for p in cached.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    requests.clear()
+    bunch = fetch_fashion_mnist(subset="test", base_url=url)  # from the cache: no request
+    assert requests == [] and bunch.target_names[0] == "T-shirt/top"
+    np.testing.assert_array_equal(bunch.data, X)
+    mnist = fetch_mnist(base_url=url)  # its own cache directory
+    np.testing.assert_array_equal(mnist.target, LABELS)
+    assert (no_local_copies / "mnist" / "train-labels-idx1-ubyte.gz").is_file()
+
+
+def test_data_home_comes_first_and_receives_downloads(no_local_copies, server, tmp_path):
+    url, _, requests = server
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    write(mine / "train-images-idx3-ubyte", idx_bytes(IMAGES[:2]), gz=False)  # plain files count
+    write(mine / "train-labels-idx1-ubyte", idx_bytes(LABELS[:2]), gz=False)
+    assert len(fetch_fashion_mnist(mine, base_url=url).data) == 2 and requests == []
+    other = tmp_path / "other"
+    fetch_mnist(other, subset="test", base_url=url)
+    assert (other / "t10k-images-idx3-ubyte.gz").is_file()
+
+
+def test_offline_with_nothing_found_says_how_to_get_the_files(no_local_copies, tmp_path):
+    # a port on 127.0.0.1 that nothing listens on: the download fails at once
+    unreachable = "http://127.0.0.1:9/"
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist") as info:
+        fetch_fashion_mnist(base_url=unreachable)
+    assert "could not be downloaded" in str(info.value)
+    assert not list((no_local_copies / "fashion_mnist").iterdir())  # no partial file left
+    with pytest.raises(FileNotFoundError, match="not found"):
+        fetch_mnist(download_if_missing=False)
+
+
+def test_a_corrupt_download_is_refused_and_not_cached(no_local_copies, server):
+    url, root, _ = server
+    (root / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(IMAGES)[:-7]))
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        fetch_mnist(base_url=url)
+    assert not (no_local_copies / "mnist" / "train-images-idx3-ubyte.gz").exists()
+
+
+def test_bad_subset(no_local_copies):
+    with pytest.raises(ValueError, match="subset must be 'train' or 'test'"):
+        fetch_mnist(subset="validation")
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="needs Debian's dataset-fashion-mnist, which .ci/run installs")
+def test_fashion_mnist_from_debian(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
+    bunch = fetch_fashion_mnist(subset="test", download_if_missing=False)
+    assert bunch.data.shape == (10000, 784) and bunch.images.shape == (10000, 28, 28)
+    assert np.bincount(bunch.target).tolist() == [1000] * 10
+    assert bunch.data.max() == 255
