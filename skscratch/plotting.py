@@ -1,0 +1,235 @@
+"""Pictures of a network and its training, in scikit-learn's ``Display`` style.
+
+Each display is built with ``from_estimator`` (or from its data) and drawn
+with ``plot``; it keeps the matplotlib objects it made (``figure_``,
+``ax_`` or ``axes_``, ...) for you to restyle. Needs matplotlib
+(``pip install "skscratch[plot]"``).
+
+- :class:`TrainingHistoryDisplay`: the training loss and the validation
+  score, epoch by epoch;
+- :class:`PredictionGridDisplay`: images with their predicted (and true)
+  labels, mistakes in red;
+- :class:`HiddenUnitsDisplay`: the first layer's weights drawn as images,
+  what each hidden unit looks for;
+- :class:`~sklearn.metrics.ConfusionMatrixDisplay`, scikit-learn's own,
+  works on our classifiers as it is.
+"""
+
+import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay
+from sklearn.pipeline import Pipeline
+
+__all__ = ["ConfusionMatrixDisplay", "HiddenUnitsDisplay", "PredictionGridDisplay", "TrainingHistoryDisplay"]
+
+
+def _final_estimator(estimator):
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _square_side(n_features, image_shape):
+    if image_shape is not None:
+        return tuple(image_shape)
+    side = int(round(np.sqrt(n_features)))
+    if side * side != n_features:
+        raise ValueError(f"{n_features} features are not a square image; pass image_shape=(rows, cols).")
+    return side, side
+
+
+def _grid(n):
+    cols = int(np.ceil(np.sqrt(n)))
+    return int(np.ceil(n / cols)), cols
+
+
+class TrainingHistoryDisplay:
+    """The training loss and, when there is one, the validation score per epoch.
+
+    Parameters
+    ----------
+    train_loss : array-like of shape (n_epochs,)
+    val_score : array-like of shape (n_epochs,), optional
+    score_name : str, default="validation score"
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The loss axes; ``ax_score_`` is the twin axes of the score (or None).
+    figure_ : matplotlib Figure
+    lines_ : list of Line2D
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_digits
+    >>> from skscratch import MLPScratchClassifier
+    >>> from skscratch.plotting import TrainingHistoryDisplay
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPScratchClassifier(max_iter=15, early_stopping=True, random_state=0).fit(X / 16, y)
+    >>> display = TrainingHistoryDisplay.from_estimator(clf)
+    >>> len(display.lines_), display.ax_score_.get_ylabel()
+    (2, 'validation accuracy')
+    """
+
+    def __init__(self, train_loss, val_score=None, score_name="validation score"):
+        self.train_loss, self.val_score, self.score_name = train_loss, val_score, score_name
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """From a fitted estimator (or Pipeline): its ``history_``, else ``loss_curve_``."""
+        model = _final_estimator(estimator)
+        history = getattr(model, "history_", None)
+        if history is not None and len(history):
+            val = history["val_score"] if "val_score" in history else None
+            train_loss = history["train_loss"].to_numpy()
+        else:
+            train_loss, val = np.asarray(model.loss_curve_), getattr(model, "validation_scores_", None)
+        scoring = getattr(model, "scoring", None)
+        name = ("validation loss" if scoring == "loss" else
+                f"validation {scoring}" if isinstance(scoring, str) else
+                "validation accuracy" if hasattr(model, "classes_") else "validation R²")
+        return cls(train_loss, None if val is None else np.asarray(val, dtype=float), name).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw; returns self."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        epochs = np.arange(1, len(self.train_loss) + 1)
+        self.lines_ = ax.plot(epochs, self.train_loss, color="tab:blue", label="training loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        self.ax_score_ = None
+        if self.val_score is not None and len(self.val_score):
+            self.ax_score_ = ax.twinx()
+            self.lines_ += self.ax_score_.plot(epochs, self.val_score, color="tab:orange", label=self.score_name)
+            self.ax_score_.set_ylabel(self.score_name)
+        ax.legend(handles=self.lines_, loc="center right")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+class PredictionGridDisplay:
+    """Images with their predicted labels; with true labels, mistakes in red.
+
+    Parameters
+    ----------
+    images : array of shape (n, rows, cols)
+    y_pred : array of shape (n,)
+    y_true : array of shape (n,), optional
+    label_names : sequence, optional
+        Names to show for the labels, indexed by label (for integer labels).
+
+    Attributes
+    ----------
+    axes_ : array of Axes
+    figure_ : matplotlib Figure
+    n_mistakes_ : int or None
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_digits
+    >>> from skscratch import MLPScratchClassifier
+    >>> from skscratch.plotting import PredictionGridDisplay
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPScratchClassifier(max_iter=30, random_state=0).fit(X[:1000] / 16, y[:1000])
+    >>> display = PredictionGridDisplay.from_estimator(clf, X[1000:] / 16, y[1000:], n_images=16)
+    >>> display.axes_.size, display.axes_[0].get_title()[:10]
+    (16, 'predicted ')
+    """
+
+    def __init__(self, images, y_pred, y_true=None, label_names=None):
+        self.images, self.y_pred, self.y_true, self.label_names = images, y_pred, y_true, label_names
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y=None, *, n_images=25, image_shape=None, label_names=None):
+        """Predict the first ``n_images`` rows of X and draw them."""
+        X = np.asarray(X)[:n_images]
+        shape = _square_side(X.shape[1], image_shape)
+        y_true = None if y is None else np.asarray(y)[:n_images]
+        return cls(X.reshape(-1, *shape), estimator.predict(X), y_true, label_names).plot()
+
+    def _name(self, label):
+        if self.label_names is not None and isinstance(label, (int, np.integer)):
+            return str(self.label_names[label])
+        return str(label)
+
+    def plot(self, fig=None):
+        """Draw; returns self."""
+        import matplotlib.pyplot as plt
+
+        rows, cols = _grid(len(self.images))
+        fig = fig or plt.figure(figsize=(1.6 * cols, 1.8 * rows))
+        axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+        self.n_mistakes_ = None if self.y_true is None else int(np.sum(self.y_pred != self.y_true))
+        for i, ax in enumerate(axes):
+            ax.set_axis_off()
+            if i >= len(self.images):
+                continue
+            ax.imshow(self.images[i], cmap="gray_r")
+            title = f"predicted {self._name(self.y_pred[i])}"
+            wrong = self.y_true is not None and self.y_pred[i] != self.y_true[i]
+            if wrong:
+                title += f"\ntrue {self._name(self.y_true[i])}"
+            ax.set_title(title, fontsize=8, color="red" if wrong else "black")
+        self.axes_, self.figure_ = axes[: len(self.images)], fig
+        return self
+
+
+class HiddenUnitsDisplay:
+    """The first layer's weights, one image per hidden unit.
+
+    Unit j's incoming weights ``coefs_[0][:, j]`` are drawn at the shape of
+    the input image, on a color scale centred on 0: red pixels excite the
+    unit, blue ones inhibit it.
+
+    Parameters
+    ----------
+    weights : array of shape (n_features, n_units)
+    image_shape : (rows, cols)
+
+    Attributes
+    ----------
+    axes_ : array of Axes
+    images_ : list of AxesImage
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_digits
+    >>> from skscratch import MLPScratchClassifier
+    >>> from skscratch.plotting import HiddenUnitsDisplay
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPScratchClassifier((16,), max_iter=30, random_state=0).fit(X / 16, y)
+    >>> len(HiddenUnitsDisplay.from_estimator(clf).images_)
+    16
+    """
+
+    def __init__(self, weights, image_shape):
+        self.weights, self.image_shape = weights, image_shape
+
+    @classmethod
+    def from_estimator(cls, estimator, *, n_units=36, image_shape=None):
+        """The first ``n_units`` hidden units of a fitted estimator (or Pipeline)."""
+        weights = _final_estimator(estimator).coefs_[0][:, :n_units]
+        return cls(weights, _square_side(weights.shape[0], image_shape)).plot()
+
+    def plot(self, fig=None):
+        """Draw; returns self."""
+        import matplotlib.pyplot as plt
+
+        n_units = self.weights.shape[1]
+        rows, cols = _grid(n_units)
+        fig = fig or plt.figure(figsize=(1.3 * cols, 1.3 * rows))
+        axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+        limit = float(np.abs(self.weights).max()) or 1.0
+        self.images_ = []
+        for j, ax in enumerate(axes):
+            ax.set_axis_off()
+            if j < n_units:
+                self.images_.append(ax.imshow(self.weights[:, j].reshape(self.image_shape), cmap="RdBu_r",
+                                              vmin=-limit, vmax=limit))
+                ax.set_title(f"unit {j}", fontsize=7)
+        self.axes_, self.figure_ = axes[:n_units], fig
+        return self
