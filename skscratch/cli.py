@@ -1,14 +1,25 @@
-"""The ``skscratch`` command line: ``skscratch demo`` trains a network and shows the result.
+"""The ``skscratch`` command line.
 
-``skscratch demo`` classifies scikit-learn's bundled digits; ``skscratch demo
---task regression`` fits the bundled diabetes data.
+- ``skscratch demo`` classifies scikit-learn's bundled digits; ``skscratch
+  demo --task regression`` fits the bundled diabetes data.
+- ``skscratch train --data DATA --out model.npz`` trains a classifier on
+  images (a Kaggle-style CSV, an IDX pair, "digits", "mnist" or
+  "fashion-mnist") and saves it in the safe format.
+- ``skscratch evaluate --model model.npz --data DATA`` prints the accuracy,
+  a classification report and the confusion matrix.
+- ``skscratch predict --model model.npz --data test.csv --out predictions.csv``
+  writes Kaggle's submission format (``ImageId,Label``).
 
-Also runs as ``python -m skscratch``.
+Pixels are read as 0-255 (digits' 0-16 are rescaled to it) and the network
+sees them divided by 255, in every command alike. Also runs as
+``python -m skscratch``.
 """
 
 import argparse
+import signal
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -27,6 +38,16 @@ def _positive_int(text):
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
 
 
@@ -132,6 +153,165 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout)
     return score
 
 
+# ----------------------------------------------------------------------
+# train, evaluate, predict
+
+
+class CommandError(Exception):
+    """A problem to report in one line, with exit status 1."""
+
+
+def load_images(data, subset="train", need_labels=True):
+    """(pixels 0-255 as float, labels or None) from a CSV, an IDX pair or a data set's name."""
+    from . import datasets
+
+    try:
+        if data == "digits":
+            from sklearn.datasets import load_digits
+            from sklearn.model_selection import train_test_split
+
+            X, y = load_digits(return_X_y=True)
+            X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+            X, y = (X_train, y_train) if subset == "train" else (X_test, y_test)
+            X = X * (255 / 16)
+        elif data in ("mnist", "fashion-mnist"):
+            fetch = datasets.fetch_mnist if data == "mnist" else datasets.fetch_fashion_mnist
+            X, y = fetch(subset=subset, return_X_y=True)
+        elif "," in data:
+            images, labels = data.split(",", 1)
+            X, y = datasets.load_idx(images, labels, return_X_y=True)
+        elif data.lower().endswith(".csv"):
+            X, y = datasets.load_mnist_csv(data, return_X_y=True)
+        else:
+            X, y = datasets.load_idx(data, return_X_y=True)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{exc.filename or exc}: no such file" if exc.filename else str(exc)) from exc
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if need_labels and y is None:
+        raise CommandError(f"{data} has no labels (a 'label' column or a labels IDX file), which this needs.")
+    return np.asarray(X, dtype=np.float32), y
+
+
+def _load_model(path):
+    from ._persistence import load
+
+    try:
+        return load(path)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{path}: no such file") from exc
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def train(data, out, *, hidden=(128,), epochs=20, batch_size=128, learning_rate=1e-3, solver="adam",
+          activation="relu", alpha=1e-4, dropout=0.0, validation_fraction=0.1, seed=0, stream=sys.stdout):
+    """Train a classifier epoch by epoch, printing progress, and save it to ``out``.
+
+    A tenth of the training images (``validation_fraction``) is held out to
+    report the validation accuracy after every epoch. On Ctrl-C, the model of
+    the last finished epoch is saved before leaving.
+
+    Returns
+    -------
+    model : MLPScratchClassifier
+    interrupted : bool
+        Whether Ctrl-C stopped training early (the model was saved anyway).
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ._mlp import MLPScratchClassifier
+    from ._persistence import save
+
+    X, y = load_images(data)
+    X /= 255
+    if validation_fraction:
+        X, X_val, y, y_val = train_test_split(X, y, test_size=validation_fraction, stratify=y, random_state=seed)
+    model = MLPScratchClassifier(hidden_layer_sizes=hidden, batch_size=batch_size, learning_rate_init=learning_rate,
+                                 solver=solver, activation=activation, alpha=alpha, dropout=dropout,
+                                 dtype=np.float32, random_state=np.random.RandomState(seed))
+    classes = np.unique(y)
+    print(f"Training a {X.shape[1]}-{'-'.join(map(str, hidden))}-{len(classes)} network on {len(X)} images"
+          + (f", validating on {len(X_val)}." if validation_fraction else "."), file=stream)
+    start, finished, interrupted = time.perf_counter(), 0, []
+
+    def on_interrupt(signum, frame):  # remember it: fit swallows the KeyboardInterrupt and returns
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Training interrupted by user")
+            for epoch in range(1, epochs + 1):
+                model.partial_fit(X, y, classes=classes)
+                if interrupted:
+                    break
+                finished = epoch
+                elapsed = time.perf_counter() - start
+                line = f"epoch {epoch:3d}/{epochs}  loss {model.loss_:.4f}"
+                if validation_fraction:
+                    line += f"  val acc {model.score(X_val, y_val):.4f}"
+                line += f"  {elapsed:6.1f}s  ETA {elapsed / epoch * (epochs - epoch):5.1f}s"
+                print(line, file=stream, flush=True)
+    except KeyboardInterrupt:
+        interrupted.append(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        if not hasattr(model, "coefs_"):
+            raise CommandError("interrupted before any training: nothing to save")
+        # the weights are those of the last finished minibatch: valid, and never NaN
+        print(f"Interrupted after {finished} full epoch(s): saving the model as it is.", file=stream)
+    save(model, out)
+    print(f"Saved the model to {out}", file=stream)
+    return model, bool(interrupted)
+
+
+def evaluate(model_path, data, stream=sys.stdout):
+    """Print the accuracy, a classification report and the confusion matrix; return the accuracy."""
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    model = _load_model(model_path)
+    X, y = load_images(data, subset="test")
+    _check_features(model, X, data)
+    y_pred = model.predict(X / 255)
+    accuracy = float(np.mean(y_pred == y))
+    print(f"Accuracy: {accuracy:.4f} on {len(y)} images", file=stream)
+    print(classification_report(y, y_pred, digits=4, zero_division=0), file=stream)
+    labels = np.union1d(model.classes_, np.unique(y))
+    matrix = confusion_matrix(y, y_pred, labels=labels)
+    print("Confusion matrix (rows: true, columns: predicted)", file=stream)
+    width = max(len(str(v)) for v in [*labels, matrix.max()]) + 1
+    print(" " * width + "".join(f"{str(c):>{width}}" for c in labels), file=stream)
+    for c, row in zip(labels, matrix):
+        print(f"{str(c):>{width}}" + "".join(f"{v:>{width}}" for v in row), file=stream)
+    return accuracy
+
+
+def predict(model_path, data, out, stream=sys.stdout):
+    """Write predictions in Kaggle's submission format: ImageId (from 1), Label."""
+    import pandas as pd
+
+    model = _load_model(model_path)
+    X, _ = load_images(data, subset="test", need_labels=False)
+    _check_features(model, X, data)
+    predictions = model.predict(X / 255)
+    frame = pd.DataFrame({"ImageId": np.arange(1, len(X) + 1), "Label": predictions})
+    try:
+        frame.to_csv(out, index=False)
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot write ({exc.strerror})") from exc
+    print(f"Wrote {len(frame)} predictions to {out}", file=stream)
+    return predictions
+
+
+def _check_features(model, X, data):
+    if X.shape[1] != model.n_features_in_:
+        raise CommandError(f"{data} has {X.shape[1]} pixels per image but the model was trained on "
+                           f"{model.n_features_in_}.")
+
+
 def main(argv=None):
     """Entry point of the ``skscratch`` console script."""
     parser = argparse.ArgumentParser(
@@ -153,6 +333,42 @@ def main(argv=None):
     demo_parser.add_argument("--hidden", type=_hidden_sizes, default=None,
                              help="hidden layer sizes, e.g. 128,64 (default 64, 16 for regression)")
     demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    data_help = ('a Kaggle-style CSV (label, pixel0, ...), an IDX pair "IMAGES,LABELS", an IDX file '
+                 'of images, or one of "digits", "mnist", "fashion-mnist"')
+    train_parser = commands.add_parser(
+        "train", help="train a classifier on images and save it",
+        description="Train an MLP classifier on images, printing the loss and validation accuracy after "
+        "every epoch, and save it in skscratch's safe .npz format. Ctrl-C saves the model as it is.")
+    train_parser.add_argument("--data", required=True, help=data_help + " (its training part)")
+    train_parser.add_argument("--out", required=True, help="where to save the model (.npz)")
+    train_parser.add_argument("--hidden", type=_hidden_sizes, default=(128,), help="hidden layer sizes (default 128)")
+    train_parser.add_argument("--epochs", type=_positive_int, default=20, help="passes over the data (default 20)")
+    train_parser.add_argument("--batch-size", type=_positive_int, default=128, help="minibatch size (default 128)")
+    train_parser.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="default 0.001")
+    train_parser.add_argument("--solver", choices=["adam", "adamw", "sgd"], default="adam", help="default adam")
+    train_parser.add_argument("--activation", choices=["relu", "tanh", "logistic", "leaky_relu", "elu", "gelu"],
+                              default="relu", help="hidden activation (default relu)")
+    train_parser.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty / weight decay (default 1e-4)")
+    train_parser.add_argument("--dropout", type=float, default=0.0, help="dropout rate of the hidden layers")
+    train_parser.add_argument("--validation-fraction", type=float, default=0.1,
+                              help="share of the training images held out to report accuracy (default 0.1)")
+    train_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="accuracy, classification report and confusion matrix of a saved model",
+        description="Evaluate a saved model on labelled images: accuracy, a classification report and a "
+        "confusion matrix.")
+    evaluate_parser.add_argument("--model", required=True, help="a model saved by skscratch train (.npz)")
+    evaluate_parser.add_argument("--data", required=True, help=data_help + " (its test part)")
+
+    predict_parser = commands.add_parser(
+        "predict", help="predict labels into a Kaggle submission CSV",
+        description="Predict the label of every image and write them in Kaggle's submission format, "
+        "ImageId (from 1) and Label.")
+    predict_parser.add_argument("--model", required=True, help="a model saved by skscratch train (.npz)")
+    predict_parser.add_argument("--data", required=True, help=data_help + "; labels are not needed")
+    predict_parser.add_argument("--out", required=True, help="the CSV to write")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -163,6 +379,24 @@ def main(argv=None):
             seed=args.seed,
             task=args.task,
         )
+        return 0
+    try:
+        if args.command == "train":
+            if not 0 <= args.dropout < 1 or not 0 <= args.validation_fraction < 1:
+                parser.error("--dropout and --validation-fraction must be in [0, 1)")
+            _, interrupted = train(args.data, args.out, hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
+                  learning_rate=args.learning_rate, solver=args.solver, activation=args.activation,
+                  alpha=args.alpha, dropout=args.dropout, validation_fraction=args.validation_fraction,
+                  seed=args.seed)
+            if interrupted:
+                return 130  # the shell's code for Ctrl-C, after the model was saved
+        elif args.command == "evaluate":
+            evaluate(args.model, args.data)
+        else:
+            predict(args.model, args.data, args.out)
+    except CommandError as exc:
+        print(f"skscratch {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

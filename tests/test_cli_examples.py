@@ -2,12 +2,18 @@
 
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+
+import skscratch as package
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,3 +82,102 @@ def test_regression_demo_prints_r2_per_epoch():
     assert [int(e[0]) for e in epochs] == list(range(1, 16))
     r2 = float(re.search(r"^Test R\^2: (\S+)$", result.stdout, re.M).group(1))
     assert r2 == float(epochs[-1][3]) and r2 > 0.3  # linear models reach about 0.35-0.45
+
+
+# ----------------------------------------------------------------------
+# train, evaluate, predict on a small Kaggle-style CSV
+
+
+def skscratch(*args, **kwargs):
+    return run(demo_command()[:1] + list(args), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def kaggle_files(tmp_path_factory):
+    """Kaggle's train.csv / test.csv layout, from the 8x8 digits scaled to 0-255."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    pixels = pd.DataFrame((X * 255 / 16).round().astype(int), columns=[f"pixel{i}" for i in range(64)])
+    folder = tmp_path_factory.mktemp("kaggle")
+    pixels.iloc[:1400].assign(label=y[:1400])[["label", *pixels.columns]].to_csv(folder / "train.csv", index=False)
+    pixels.iloc[1400:].assign(label=y[1400:])[["label", *pixels.columns]].to_csv(folder / "valid.csv", index=False)
+    pixels.iloc[1400:].to_csv(folder / "test.csv", index=False)
+    return folder, np.asarray(y[1400:])
+
+
+def test_train_evaluate_predict_on_kaggle_csv(kaggle_files, tmp_path):
+    folder, y_test = kaggle_files
+    model = tmp_path / "model.npz"
+    result = skscratch("train", "--data", str(folder / "train.csv"), "--hidden", "64", "--epochs", "15",
+                       "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    epochs = re.findall(r"^epoch +(\d+)/15 +loss \S+ +val acc (\S+) .*ETA", result.stdout, re.M)
+    assert [int(e) for e, _ in epochs] == list(range(1, 16)) and float(epochs[-1][1]) > 0.85
+    loaded = package.load(model)
+    assert loaded.hidden_layer_sizes == (64,) and loaded.n_features_in_ == 64
+
+    result = skscratch("evaluate", "--model", str(model), "--data", str(folder / "valid.csv"))
+    assert result.returncode == 0, result.stderr
+    accuracy = float(re.search(r"^Accuracy: (\S+) on 397 images$", result.stdout, re.M).group(1))
+    assert accuracy > 0.85 and "precision" in result.stdout and "Confusion matrix" in result.stdout
+    rows = re.findall(r"^ +(\d)((?: +\d+){10})$", result.stdout, re.M)  # one row per true class
+    matrix = np.array([[int(v) for v in row.split()] for _, row in rows])
+    assert matrix.shape == (10, 10) and matrix.sum() == 397
+    assert np.trace(matrix) == round(accuracy * 397)
+
+    out = tmp_path / "submission.csv"
+    result = skscratch("predict", "--model", str(model), "--data", str(folder / "test.csv"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    submission = pd.read_csv(out)
+    assert list(submission.columns) == ["ImageId", "Label"]
+    assert submission["ImageId"].tolist() == list(range(1, 398))
+    assert (submission["Label"].to_numpy() == y_test).mean() == pytest.approx(accuracy, abs=5e-5)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["evaluate", "--model", "missing.npz", "--data", "digits"], "missing.npz: no such file"),
+    (["train", "--data", "nowhere.csv", "--out", "m.npz"], "nowhere.csv: no such file"),
+    (["predict", "--model", "{model}", "--data", "{bad_csv}", "--out", "p.csv"], "pixel value 300 is outside 0-255"),
+    (["evaluate", "--model", "{model}", "--data", "{test_csv}"], "has no labels"),
+    (["evaluate", "--model", "{model}", "--data", "{wide_csv}"], "has 65 pixels per image but the model was trained on 64"),
+    (["evaluate", "--model", "{bad_csv}", "--data", "digits"], "not a readable skscratch model file"),
+])  # fmt: skip
+def test_errors_are_one_line_with_a_non_zero_exit(kaggle_files, tmp_path, args, message):
+    folder, _ = kaggle_files
+    model = tmp_path / "model.npz"
+    assert skscratch("train", "--data", "digits", "--epochs", "1", "--out", str(model)).returncode == 0
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("pixel0,pixel1\n0,300\n")
+    wide_csv = tmp_path / "wide.csv"
+    wide_csv.write_text("label," + ",".join(f"pixel{i}" for i in range(65)) + "\n1," + ",".join(["0"] * 65) + "\n")
+    paths = {"model": model, "bad_csv": bad_csv, "test_csv": folder / "test.csv", "wide_csv": wide_csv}
+    result = skscratch(*[a.format(**paths) for a in args], cwd=tmp_path)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_during_training_keeps_the_model(tmp_path):
+    model = tmp_path / "model.npz"
+    process = subprocess.Popen(demo_command()[:1] + ["train", "--data", "digits", "--epochs", "100000",
+                                                     "--out", str(model)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    while len(lines) < 4:  # the header, then epochs
+        lines.append(process.stdout.readline())
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert re.search(r"Interrupted after \d+ full epoch\(s\): saving the model as it is", out)
+    loaded = package.load(model)
+    assert all(np.isfinite(W).all() for W in loaded.coefs_) and len(loaded.loss_curve_) >= 3
+
+
+@pytest.mark.parametrize("command, options", [("train", ["--data", "--out", "--hidden", "--epochs"]),
+                                               ("evaluate", ["--model", "--data"]),
+                                               ("predict", ["--model", "--data", "--out"])])
+def test_subcommand_help(command, options):
+    result = skscratch(command, "--help")
+    assert result.returncode == 0 and all(option in result.stdout for option in options)
