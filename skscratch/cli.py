@@ -56,7 +56,9 @@ def _digits(seed):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    return _split_and_scale(X, y, seed, stratify=y) + ("8x8 digit images", "acc")
+    # the raw test images, to show; the same split as _split_and_scale draws
+    images = _split_and_scale(X.reshape(-1, 64), y, seed, stratify=y, scale=False)[1].reshape(-1, 8, 8)
+    return _split_and_scale(X, y, seed, stratify=y) + ("8x8 digit images", "acc", images)
 
 
 def _diabetes(seed):
@@ -67,22 +69,61 @@ def _diabetes(seed):
     X_train, X_test, y_train, y_test = _split_and_scale(X, y, seed)
     # R^2 is the same for y and for y scaled: train and score on scaled y
     center, spread = y_train.mean(), y_train.std()
-    return X_train, X_test, (y_train - center) / spread, (y_test - center) / spread, "diabetes patients", "R2"
+    return (X_train, X_test, (y_train - center) / spread, (y_test - center) / spread, "diabetes patients", "R2",
+            None)
 
 
-def _split_and_scale(X, y, seed, stratify=None):
+def _split_and_scale(X, y, seed, stratify=None, scale=True):
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=stratify, random_state=seed
     )
+    if not scale:
+        return X_train, X_test, y_train, y_test
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
-def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout):
-    """Train on a dataset bundled with scikit-learn, one line per epoch; return the test score.
+def _fashion_mnist(seed):
+    """Fashion-MNIST's own train/test split, pixels / 255; only if the files are on this machine."""
+    from .datasets import fetch_fashion_mnist
+
+    try:
+        train = fetch_fashion_mnist(subset="train", download_if_missing=False)
+        test = fetch_fashion_mnist(subset="test", download_if_missing=False)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+    return (train.data / np.float32(255), test.data / np.float32(255), train.target, test.target,
+            "Fashion-MNIST images", "acc", test.images)
+
+
+class _Progress:
+    """One line per epoch; on a terminal, a bar redrawn in place instead."""
+
+    def __init__(self, epochs, stream, width=24):
+        self.epochs, self.stream, self.width = epochs, stream, width
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.start = time.perf_counter()
+
+    def update(self, epoch, text):
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / epoch * (self.epochs - epoch)
+        if self.live:
+            done = round(self.width * epoch / self.epochs)
+            bar = "#" * done + "-" * (self.width - done)
+            end = "\n" if epoch == self.epochs else ""
+            print(f"\r[{bar}] epoch {epoch}/{self.epochs}  {text}  ETA {eta:5.1f}s", end=end,
+                  file=self.stream, flush=True)
+        else:
+            print(f"epoch {epoch:3d}/{self.epochs}  {text}  {elapsed:6.2f}s  ETA {eta:5.1f}s",
+                  file=self.stream, flush=True)
+
+
+def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout, dataset="digits",
+         out_dir=None):
+    """Train on a dataset bundled with scikit-learn, showing progress; return the test score.
 
     Parameters
     ----------
@@ -93,16 +134,23 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout)
     seed : int, default=0
         Seeds the split, the initial weights and the shuffling.
     task : {"classification", "regression"}, default="classification"
-        "classification" trains an MLPScratchClassifier on the 8x8 digits and
-        scores accuracy; "regression" trains an MLPScratchRegressor on the
-        diabetes data and scores R^2.
+        "classification" trains an MLPScratchClassifier and scores accuracy;
+        "regression" trains an MLPScratchRegressor on the diabetes data and
+        scores R^2.
     out : file-like, default=sys.stdout
-        Where the progress lines go.
+        Where the progress goes: a bar redrawn in place on a terminal, one
+        line per epoch otherwise.
+    dataset : {"digits", "fashion-mnist"}, default="digits"
+        For classification: scikit-learn's 8x8 digits, or Fashion-MNIST when
+        its files are on this machine (``apt-get install dataset-fashion-mnist``).
+    out_dir : str or path-like, optional
+        If given, the model (``model.npz``, the safe format) and, when
+        matplotlib is installed, PNG plots are written there.
 
     Returns
     -------
     score : float
-        Accuracy (classification) or R^2 (regression) on the held-out quarter.
+        Accuracy (classification) or R^2 (regression) on the held-out data.
 
     Examples
     --------
@@ -110,7 +158,7 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout)
     >>> log = io.StringIO()
     >>> accuracy = demo(epochs=10, out=log)
     >>> print(log.getvalue().splitlines()[1])  # doctest: +ELLIPSIS
-    epoch   1/10  loss ...  train acc ...  test acc ...
+    epoch   1/10  loss ...  train acc ...  test acc ...  ETA ...
     >>> accuracy > 0.85
     True
     >>> r2 = demo(epochs=10, hidden=(16,), task="regression", out=log)
@@ -119,9 +167,11 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout)
     """
     from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 
-    X_train, X_test, y_train, y_test, what, metric = (
-        _digits(seed) if task == "classification" else _diabetes(seed)
-    )
+    if task == "regression":
+        data = _diabetes(seed)
+    else:
+        data = _fashion_mnist(seed) if dataset == "fashion-mnist" else _digits(seed)
+    X_train, X_test, y_train, y_test, what, metric, images = data
     # a RandomState instance (not an int) so that every epoch shuffles anew
     random_state = np.random.RandomState(seed)
     if task == "classification":
@@ -137,20 +187,58 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout)
         f"{len(X_train)} {what}, testing on {len(X_test)}.",
         file=out,
     )
-    start = time.perf_counter()
+    progress, test_scores = _Progress(epochs, out), []
     for epoch in range(1, epochs + 1):
         model.partial_fit(X_train, y_train, **fit_kwargs)
-        print(
-            f"epoch {epoch:3d}/{epochs}  loss {model.loss_:.4f}  "
-            f"train {metric} {model.score(X_train, y_train):.4f}  "
-            f"test {metric} {model.score(X_test, y_test):.4f}  "
-            f"{time.perf_counter() - start:6.2f}s",
-            file=out,
-        )
-    score = model.score(X_test, y_test)
+        test_scores.append(model.score(X_test, y_test))
+        progress.update(epoch, f"loss {model.loss_:.4f}  train {metric} {model.score(X_train, y_train):.4f}  "
+                               f"test {metric} {test_scores[-1]:.4f}")
+    score = test_scores[-1]
     name = "accuracy" if task == "classification" else "R^2"
     print(f"Test {name}: {score:.4f}", file=out)
+    if out_dir is not None:
+        _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out)
     return score
+
+
+def _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out):
+    """The model, and the plots if matplotlib is there."""
+    from pathlib import Path
+
+    from ._persistence import save
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save(model, out_dir / "model.npz")
+    written = ["model.npz"]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"Wrote {out_dir / 'model.npz'}; for the plots, pip install 'skscratch[plot]'.", file=out)
+        return
+    from .plotting import HiddenUnitsDisplay, PredictionGridDisplay, TrainingHistoryDisplay
+
+    metric = "accuracy" if task == "classification" else "R²"
+    display = TrainingHistoryDisplay(model.loss_curve_, test_scores, f"test {metric}").plot()
+    display.ax_.set_title(f"Training: test {metric} {test_scores[-1]:.4f}")
+    display.figure_.savefig(out_dir / "learning_curves.png", dpi=100)
+    written.append("learning_curves.png")
+    if task == "classification":
+        from .datasets import FASHION_MNIST_CLASSES
+
+        names = FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else None
+        grid = PredictionGridDisplay(images[:25], model.predict(X_test[:25]), y_test[:25], names).plot()
+        grid.figure_.suptitle(f"{grid.n_mistakes_} mistakes in 25 test images (in red)")
+        grid.figure_.savefig(out_dir / "predictions.png", dpi=100)
+        units = HiddenUnitsDisplay.from_estimator(model, n_units=min(36, model.coefs_[0].shape[1]))
+        units.figure_.suptitle("What the first hidden units respond to")
+        units.figure_.savefig(out_dir / "hidden_units.png", dpi=100)
+        written += ["predictions.png", "hidden_units.png"]
+    plt.close("all")
+    print(f"Wrote {', '.join(written)} to {out_dir}/", file=out)
 
 
 # ----------------------------------------------------------------------
@@ -333,6 +421,11 @@ def main(argv=None):
     demo_parser.add_argument("--hidden", type=_hidden_sizes, default=None,
                              help="hidden layer sizes, e.g. 128,64 (default 64, 16 for regression)")
     demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo_parser.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits",
+                             help="classification data: the bundled digits (default) or Fashion-MNIST, "
+                             "when its files are on this machine")
+    demo_parser.add_argument("--out-dir", default="skscratch-demo",
+                             help="where to write the model and the plots (default ./skscratch-demo)")
 
     data_help = ('a Kaggle-style CSV (label, pixel0, ...), an IDX pair "IMAGES,LABELS", an IDX file '
                  'of images, or one of "digits", "mnist", "fashion-mnist"')
@@ -371,17 +464,18 @@ def main(argv=None):
     predict_parser.add_argument("--out", required=True, help="the CSV to write")
     args = parser.parse_args(argv)
 
-    if args.command == "demo":
-        regression = args.task == "regression"
-        demo(
-            epochs=args.epochs or (40 if regression else 30),
-            hidden=args.hidden or ((16,) if regression else (64,)),
-            seed=args.seed,
-            task=args.task,
-        )
-        return 0
     try:
-        if args.command == "train":
+        if args.command == "demo":
+            regression, fashion = args.task == "regression", args.dataset == "fashion-mnist"
+            demo(
+                epochs=args.epochs or (40 if regression else 10 if fashion else 30),
+                hidden=args.hidden or ((16,) if regression else (128,) if fashion else (64,)),
+                seed=args.seed,
+                task=args.task,
+                dataset=args.dataset,
+                out_dir=args.out_dir,
+            )
+        elif args.command == "train":
             if not 0 <= args.dropout < 1 or not 0 <= args.validation_fraction < 1:
                 parser.error("--dropout and --validation-fraction must be in [0, 1)")
             _, interrupted = train(args.data, args.out, hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,

@@ -159,7 +159,7 @@ class PredictionGridDisplay:
         import matplotlib.pyplot as plt
 
         rows, cols = _grid(len(self.images))
-        fig = fig or plt.figure(figsize=(1.6 * cols, 1.8 * rows))
+        fig = fig or plt.figure(figsize=(1.6 * cols, 1.8 * rows), layout="constrained")
         axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
         self.n_mistakes_ = None if self.y_true is None else int(np.sum(self.y_pred != self.y_true))
         for i, ax in enumerate(axes):
@@ -221,7 +221,7 @@ class HiddenUnitsDisplay:
 
         n_units = self.weights.shape[1]
         rows, cols = _grid(n_units)
-        fig = fig or plt.figure(figsize=(1.3 * cols, 1.3 * rows))
+        fig = fig or plt.figure(figsize=(1.3 * cols, 1.4 * rows), layout="constrained")
         axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
         limit = float(np.abs(self.weights).max()) or 1.0
         self.images_ = []

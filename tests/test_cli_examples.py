@@ -29,8 +29,8 @@ def demo_command():
 
 @pytest.mark.parametrize("command", [demo_command(), [sys.executable, "-m", "skscratch", "demo"]],
                          ids=["console-script", "python-m"])
-def test_demo_prints_a_line_per_epoch_and_the_test_accuracy(command):
-    result = run(command + ["--epochs", "12", "--hidden", "32"])
+def test_demo_prints_a_line_per_epoch_and_the_test_accuracy(command, tmp_path):
+    result = run(command + ["--epochs", "12", "--hidden", "32"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     epochs = re.findall(r"^epoch +(\d+)/12 +loss (\S+) +train acc (\S+) +test acc (\S+)", result.stdout, re.M)
     assert [int(e[0]) for e in epochs] == list(range(1, 13))
@@ -40,10 +40,51 @@ def test_demo_prints_a_line_per_epoch_and_the_test_accuracy(command):
     assert accuracy == float(epochs[-1][3]) and accuracy > 0.8
 
 
-def test_demo_default_run_reaches_high_accuracy():
-    result = run(demo_command())
+def test_demo_default_run_reaches_high_accuracy_and_writes_model_and_plots(tmp_path):
+    result = run(demo_command(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert float(re.search(r"Test accuracy: (\S+)", result.stdout).group(1)) > 0.95
+    accuracy = float(re.search(r"Test accuracy: (\S+)", result.stdout).group(1))
+    assert accuracy > 0.95
+    out = tmp_path / "skscratch-demo"
+    assert sorted(p.name for p in out.iterdir()) == ["hidden_units.png", "learning_curves.png", "model.npz",
+                                                     "predictions.png"]
+    assert "Wrote model.npz, learning_curves.png, predictions.png, hidden_units.png" in result.stdout
+    model = package.load(out / "model.npz")
+    assert model.hidden_layer_sizes == (64,) and len(model.loss_curve_) == 30
+    from matplotlib.image import imread
+
+    for name in ("hidden_units.png", "learning_curves.png", "predictions.png"):
+        picture = imread(out / name)
+        assert picture.shape[0] > 300 and picture[..., :3].std() > 0.05  # drawn, not blank
+
+
+def test_demo_progress_bar_on_a_terminal():
+    import io
+
+    from skscratch.cli import demo
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    demo(epochs=4, hidden=(16,), out=screen)
+    text = screen.getvalue()
+    frames = text.split("\r")[1:]  # each epoch redraws the same line
+    assert len(frames) == 4
+    assert frames[0].startswith("[######------------------] epoch 1/4  loss ")
+    assert frames[-1].startswith("[########################] epoch 4/4") and "ETA" in frames[-1]
+    assert "test acc" in frames[-1] and frames[-1].endswith("\n" + text.splitlines()[-1] + "\n")
+
+
+def test_demo_on_fashion_mnist(tmp_path):
+    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
+    result = run(demo_command() + ["--dataset", "fashion-mnist", "--epochs", "2", "--hidden", "32"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "on 60000 Fashion-MNIST images, testing on 10000" in result.stdout
+    assert float(re.search(r"Test accuracy: (\S+)", result.stdout).group(1)) > 0.8
+    assert (tmp_path / "skscratch-demo" / "predictions.png").is_file()
 
 
 @pytest.mark.parametrize("bad", [["--epochs", "0"], ["--hidden", "0"], ["--hidden", "a,b"], ["fly"]])
@@ -60,17 +101,19 @@ def test_help():
 
 
 # the accuracy each example reaches in its quick mode (small data, few epochs)
-QUICK_ACCURACY = {"digits_pipeline.py": 0.9, "plot_fashion_mnist_recipe.py": 0.8}
+QUICK_ACCURACY = {"plot_pipeline_gridsearch.py": 0.9, "plot_fashion_mnist_recipe.py": 0.8,
+                  "plot_mnist_from_scratch.py": 0.8, "plot_what_hidden_units_learn.py": 0.75,
+                  "plot_partial_fit_streaming.py": 0.9, "plot_fashion_mnist.py": 0.75}
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
-def test_example_runs(example):
-    if "fashion" in example.name and not Path("/usr/share/datasets/fashion-mnist").is_dir():
+def test_example_runs(example, tmp_path):
+    if "fashion" in example.read_text() and not Path("/usr/share/datasets/fashion-mnist").is_dir():
         pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
     env = {**os.environ, "SKSCRATCH_QUICK": "1", "MPLBACKEND": "Agg"}
-    result = run([sys.executable, str(example)], env=env)
+    result = run([sys.executable, str(example)], env=env, cwd=tmp_path)  # files it writes go there
     assert result.returncode == 0, result.stderr
-    accuracy = float(re.search(r"held-out accuracy (\S+)", result.stdout).group(1))
+    accuracy = float(re.findall(r"held-out accuracy (\S+)", result.stdout)[-1])  # the final one
     assert accuracy > QUICK_ACCURACY[example.name]
 
 
@@ -181,3 +224,12 @@ def test_ctrl_c_during_training_keeps_the_model(tmp_path):
 def test_subcommand_help(command, options):
     result = skscratch(command, "--help")
     assert result.returncode == 0 and all(option in result.stdout for option in options)
+
+
+def test_the_from_scratch_workflow_fits_in_15_lines():
+    import ast
+
+    source = (ROOT / "examples" / "plot_mnist_from_scratch.py").read_text()
+    body = source.splitlines()[ast.parse(source).body[0].end_lineno:]  # after the docstring
+    code = [line for line in body if line.strip() and not line.strip().startswith("#")]
+    assert len(code) <= 15, code

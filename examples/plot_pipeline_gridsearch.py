@@ -1,4 +1,6 @@
-"""Digits with a Pipeline and a grid search over hidden layer sizes.
+"""
+Digits with a Pipeline and a grid search over hidden layer sizes
+================================================================
 
 Scales the 8x8 digits with StandardScaler, searches three network shapes
 with GridSearchCV, and reports the held-out accuracy of the best one.
