@@ -18,6 +18,7 @@ sees them divided by 255, in every command alike. Also runs as
 import argparse
 import signal
 import sys
+import threading
 import time
 import warnings
 
@@ -297,8 +298,8 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=128, learning_rate=
     """Train a classifier epoch by epoch, printing progress, and save it to ``out``.
 
     A tenth of the training images (``validation_fraction``) is held out to
-    report the validation accuracy after every epoch. On Ctrl-C, the model of
-    the last finished epoch is saved before leaving.
+    report the validation accuracy after every epoch. On Ctrl-C, training
+    stops after the current minibatch and the model is saved as it stands.
 
     Returns
     -------
@@ -314,7 +315,9 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=128, learning_rate=
     X, y = load_images(data)
     X /= 255
     if validation_fraction:
-        X, X_val, y, y_val = train_test_split(X, y, test_size=validation_fraction, stratify=y, random_state=seed)
+        counts = np.unique(y, return_counts=True)[1]
+        X, X_val, y, y_val = train_test_split(X, y, test_size=validation_fraction, random_state=seed,
+                                              stratify=y if counts.min() >= 2 else None)
     model = MLPScratchClassifier(hidden_layer_sizes=hidden, batch_size=batch_size, learning_rate_init=learning_rate,
                                  solver=solver, activation=activation, alpha=alpha, dropout=dropout,
                                  dtype=np.float32, random_state=np.random.RandomState(seed))
@@ -327,7 +330,8 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=128, learning_rate=
         interrupted.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main_thread else None
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Training interrupted by user")
@@ -345,7 +349,8 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=128, learning_rate=
     except KeyboardInterrupt:
         interrupted.append(signal.SIGINT)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     if interrupted:
         if not hasattr(model, "coefs_"):
             raise CommandError("interrupted before any training: nothing to save")
