@@ -1066,7 +1066,7 @@ _ATTRIBUTES_DOC = """    loss_ : float
         Bias vector of each layer.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names seen during fit, when X has string column names.
     n_iter_ : int
         Number of epochs (iterations) run by the last fit.

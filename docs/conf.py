@@ -1,0 +1,43 @@
+"""Sphinx configuration: pydata theme, numpydoc, autosummary, sphinx-gallery, MathJax."""
+
+import os
+from pathlib import Path
+
+import skscratch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+project = "skscratch"
+author = "The skscratch developers"
+copyright = "2026, The skscratch developers"  # noqa: A001
+release = version = skscratch.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+autosummary_generate = True
+templates_path = ["_templates"]
+# links between the repository's Markdown files (README, benchmarks) point outside the site
+suppress_warnings = ["myst.xref_missing"]
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
+html_theme = "pydata_sphinx_theme"
+html_title = f"skscratch {release}"
+
+# the gallery runs every example (small sizes with SKSCRATCH_QUICK=1, as CI does)
+os.environ.setdefault("MPLBACKEND", "Agg")
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+}
