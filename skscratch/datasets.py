@@ -296,10 +296,21 @@ def fetch_fashion_mnist(data_home=None, *, subset="train", download_if_missing=T
 
     Examples
     --------
+    With the Debian package installed, ``fetch_fashion_mnist(subset="test")``
+    gives the 10,000 test images. Here, a tiny test set written on the spot
+    stands in for the real files in ``data_home``:
+
+    >>> import gzip, tempfile, numpy as np
+    >>> from pathlib import Path
     >>> from skscratch.datasets import fetch_fashion_mnist
-    >>> X, y = fetch_fashion_mnist(subset="test", return_X_y=True)  # doctest: +SKIP
-    >>> X.shape  # doctest: +SKIP
-    (10000, 784)
+    >>> home = Path(tempfile.mkdtemp())
+    >>> def idx(a):
+    ...     return bytes([0, 0, 8, a.ndim]) + np.array(a.shape, ">u4").tobytes() + a.tobytes()
+    >>> _ = (home / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(np.zeros((3, 28, 28), np.uint8))))
+    >>> _ = (home / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx(np.array([0, 9, 3], np.uint8))))
+    >>> bunch = fetch_fashion_mnist(home, subset="test")
+    >>> bunch.data.shape, [bunch.target_names[i] for i in bunch.target]
+    ((3, 784), ['T-shirt/top', 'Ankle boot', 'Dress'])
     """
     result = _fetch("fashion_mnist", base_url, DEBIAN_FASHION_MNIST, data_home, subset, download_if_missing,
                     return_X_y, as_frame)
@@ -318,8 +329,15 @@ def fetch_mnist(data_home=None, *, subset="train", download_if_missing=True, ret
 
     Examples
     --------
+    Offline, with nothing found, it says where it looked and how to get the
+    files:
+
+    >>> import tempfile
     >>> from skscratch.datasets import fetch_mnist
-    >>> X, y = fetch_mnist(return_X_y=True)  # doctest: +SKIP
+    >>> fetch_mnist(tempfile.mkdtemp(), download_if_missing=False)
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: mnist: IDX files not found in ...
     """
     result = _fetch("mnist", base_url, None, data_home, subset, download_if_missing, return_X_y, as_frame)
     if not return_X_y:
