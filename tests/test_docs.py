@@ -43,4 +43,6 @@ def test_gallery_and_api_pages(site):
     api = (site / "generated" / "skscratch.MLPScratchClassifier.html").read_text()
     for parameter in ("hidden_layer_sizes", "dropout", "class_weight", "warmup_iter", "max_grad_norm"):
         assert parameter in api
+    for method in ("fit", "partial_fit", "predict_proba", "history_"):  # inherited from our base class too
+        assert f'id="skscratch.MLPScratchClassifier.{method}"' in api, method
     assert (site / "generated" / "skscratch.datasets.fetch_fashion_mnist.html").exists()
