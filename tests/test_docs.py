@@ -28,7 +28,7 @@ def site(tmp_path_factory):
 def test_backprop_page_shows_the_code_it_derives(site):
     page = (site / "backprop.html").read_text()
     for name in ("forward", "loss_and_gradients", "categorical_cross_entropy", "binary_cross_entropy",
-                 "logistic_derivative", "tanh_derivative", "relu_derivative", "leaky_relu_derivative",
+                 "identity_derivative", "logistic_derivative", "tanh_derivative", "relu_derivative", "leaky_relu_derivative",
                  "elu_derivative", "gelu_derivative", "update_params"):
         assert f'<span class="nf">{name}</span>' in page, name
     assert page.count('<span class="nf">update_params</span>') == 3  # SGD, Adam, AdamW
