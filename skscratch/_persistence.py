@@ -43,7 +43,7 @@ ARRAY_DTYPES = {"float32", "float64"}
 def _encode(value, where):
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+    if isinstance(value, (int, np.integer)):  # bool was caught above; np.bool_ is no integer
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
@@ -130,7 +130,7 @@ def save(model, path):
     >>> bool((skscratch.load(path).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
-    if type(model).__name__ not in ESTIMATORS or not isinstance(model, tuple(ESTIMATORS.values())):
+    if type(model) not in ESTIMATORS.values():
         raise TypeError(f"skscratch.save saves skscratch estimators, not {type(model).__name__}.")
     check_is_fitted(model)
     arrays = {}

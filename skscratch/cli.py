@@ -57,9 +57,8 @@ def _digits(seed):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    # the raw test images, to show; the same split as _split_and_scale draws
-    images = _split_and_scale(X.reshape(-1, 64), y, seed, stratify=y, scale=False)[1].reshape(-1, 8, 8)
-    return _split_and_scale(X, y, seed, stratify=y) + ("8x8 digit images", "acc", images)
+    X_train, X_test, y_train, y_test, raw_test = _split_and_scale(X, y, seed, stratify=y)
+    return X_train, X_test, y_train, y_test, "8x8 digit images", "acc", raw_test.reshape(-1, 8, 8)
 
 
 def _diabetes(seed):
@@ -67,24 +66,23 @@ def _diabetes(seed):
     from sklearn.datasets import load_diabetes
 
     X, y = load_diabetes(return_X_y=True)
-    X_train, X_test, y_train, y_test = _split_and_scale(X, y, seed)
+    X_train, X_test, y_train, y_test, _ = _split_and_scale(X, y, seed)
     # R^2 is the same for y and for y scaled: train and score on scaled y
     center, spread = y_train.mean(), y_train.std()
     return (X_train, X_test, (y_train - center) / spread, (y_test - center) / spread, "diabetes patients", "R2",
             None)
 
 
-def _split_and_scale(X, y, seed, stratify=None, scale=True):
+def _split_and_scale(X, y, seed, stratify=None):
+    """75/25 split, standardised on the training part; also the raw test rows (to show as images)."""
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=stratify, random_state=seed
     )
-    if not scale:
-        return X_train, X_test, y_train, y_test
     scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test, X_test
 
 
 def _fashion_mnist(seed):
