@@ -1,11 +1,13 @@
-"""Sphinx configuration: pydata theme, numpydoc, autosummary, sphinx-gallery, MathJax."""
+"""Sphinx configuration: pydata theme, numpydoc, autosummary, sphinx-gallery, MathJax (bundled)."""
 
 import os
+import sys
 from pathlib import Path
 
 import skscratch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs"))  # benchmark_figures, for the performance page
 
 project = "skscratch"
 author = "The skscratch developers"
@@ -16,6 +18,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax ships with the site: the maths renders offline too
+    "matplotlib.sphinxext.plot_directive",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -30,6 +34,12 @@ numpydoc_class_members_toctree = False
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 html_theme = "pydata_sphinx_theme"
+
+# the performance page's figures (docs/benchmark_figures.py), drawn at build time
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
 html_title = f"skscratch {release}"
 
 # the gallery runs every example (small sizes with SKSCRATCH_QUICK=1, as CI does)
