@@ -750,6 +750,15 @@ def markdown_report(report):
     return "\n".join(lines) + "\n"
 
 
+def publish(report, lines, out_dir, name):
+    """Write ``report`` to ``name``.json and ``lines`` (Markdown, ending with the command) to ``name``.md; print them."""
+    lines = [*lines, f"Command: `{report['command']}`", ""]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / f"{name}.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
 def write_outputs(report, out_dir, quick):
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = "bench_train_quick" if quick else "bench_train"

@@ -59,3 +59,35 @@ def test_bench_fashion_recipe_quick(tmp_path):
     assert 1 <= len(sklearn["history"]) <= 4
     assert sklearn["best"]["test_accuracy"] == max(r["test_accuracy"] for r in sklearn["history"]) > 0.7
     assert "sklearn MLPClassifier" in out and report["epoch_seconds_ratio"] > 0
+
+
+def test_bench_dask_memory_quick(tmp_path):
+    pytest.importorskip("dask_ml", reason="needs the [dask] extra")
+    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
+    out = run("bench_dask_memory.py", "--quick", "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "bench_dask_memory_quick.json").read_text())
+    small, large = report["runs"]
+    assert (small["rows"], large["rows"]) == (20_000, 160_000) and large["chunks"] == 16
+    for run_ in report["runs"]:
+        assert len(run_["worker_peak_mib"]) == 2 and run_["worker_limit_mib"] == 1024
+        # a worker ends above where it started and below its limit: it was measured, and it survived
+        assert all(start < peak < 1024 for start, peak in zip(run_["worker_start_mib"], run_["worker_peak_mib"]))
+        assert run_["test_accuracy"] > 0.6
+    assert report["ratios_8x_over_1x"]["worker_peak"] == pytest.approx(
+        max(large["worker_peak_mib"]) / max(small["worker_peak_mib"]))
+    assert "| 160,000 | 16 |" in out
+
+
+def test_bench_dask_search_quick(tmp_path):
+    pytest.importorskip("distributed", reason="needs the [dask] extra")
+    out = run("bench_dask_search.py", "--quick", "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "bench_dask_search_quick.json").read_text())
+    results = report["results"]
+    assert list(results) == ["local n_jobs=1", "local n_jobs=1, 1 BLAS thread", "local n_jobs=-1 (loky)",
+                             "dask n_jobs=-1 (LocalCluster 2x1)"]
+    # the same search with the same BLAS threads, wherever it ran, gives the same scores
+    assert all(result["same_as_local_one_blas_thread"] for result in list(results.values())[1:])
+    assert len(results["local n_jobs=1"]["mean_test_score"]) == 4
+    assert all(result["seconds"] > 0 for result in results.values()) and report["dask_cluster_start_seconds"] > 0
+    assert "| dask n_jobs=-1 (LocalCluster 2x1) |" in out
