@@ -34,13 +34,13 @@ numpydoc_class_members_toctree = False
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 html_theme = "pydata_sphinx_theme"
+html_title = f"skscratch {release}"
 
 # the performance page's figures (docs/benchmark_figures.py), drawn at build time
 plot_include_source = False
 plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_formats = [("png", 110)]
-html_title = f"skscratch {release}"
 
 # the gallery runs every example (small sizes with SKSCRATCH_QUICK=1, as CI does)
 os.environ.setdefault("MPLBACKEND", "Agg")
