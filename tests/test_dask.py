@@ -85,15 +85,24 @@ def _process(pid):
         return None
 
 
-@pytest.fixture(scope="module")
-def client():
+@contextlib.contextmanager
+def own_cluster():
+    """``local_cluster()``; on exit, every worker process it ever had has ended, restarted ones too."""
     before = set(spawned_children())
     with local_cluster() as client:
         pids = set(client.run(os.getpid).values())
         assert len(pids) == N_WORKERS and pids <= set(spawned_children()) - before
         yield client
+        client.wait_for_workers(N_WORKERS, timeout=60)  # a killed worker's nanny has restarted it
         pids |= set(client.run(os.getpid).values())
     assert_gone(pids)
+    assert set(spawned_children()) <= before
+
+
+@pytest.fixture(scope="module")
+def client():
+    with own_cluster() as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -130,16 +139,33 @@ def assert_same_search(search, reference):
     assert_same_weights(search.best_estimator_, reference.best_estimator_)
 
 
-def kill_when_busy(client, pids, thread, wanted=lambda key: True):
-    """SIGKILL the first worker seen running a task whose key is ``wanted``, while ``thread`` works."""
+def run_and_kill_a_worker(client, work, wanted=lambda key: True):
+    """Run ``work()`` and SIGKILL the first worker seen running a task whose key is ``wanted``.
+
+    Returns ``{"result": ...}`` or ``{"error": ...}``, what the user would
+    see; fails if ``work`` ends before the kill (the test would prove
+    nothing) or is still running ``SEARCH_TIMEOUT_S`` after it (a hang).
+    """
+    pids, outcome = client.run(os.getpid), {}
+
+    def target():
+        try:
+            outcome["result"] = work()
+        except Exception as exc:  # noqa: BLE001
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
     deadline = time.monotonic() + SEARCH_TIMEOUT_S
-    while thread.is_alive() and time.monotonic() < deadline:
-        for worker, keys in client.processing().items():
-            if any(map(wanted, keys)):
-                os.kill(pids[worker], signal.SIGKILL)  # a crash: no goodbye to the scheduler
-                return worker
+    busy = None
+    while busy is None and thread.is_alive() and time.monotonic() < deadline:
+        busy = next((worker for worker, keys in client.processing().items() if any(map(wanted, keys))), None)
         time.sleep(0.01)
-    raise AssertionError("no such task was seen running before the work ended: the test proves nothing")
+    assert busy is not None and thread.is_alive(), "the work ended before a worker could be killed"
+    os.kill(pids[busy], signal.SIGKILL)  # a crash: no goodbye to the scheduler
+    thread.join(SEARCH_TIMEOUT_S)
+    assert not thread.is_alive(), f"the work still runs {SEARCH_TIMEOUT_S} s after a worker died"
+    return outcome
 
 
 # ----------------------------------------------------------------------
@@ -236,29 +262,15 @@ def test_fits_in_workers_do_not_oversubscribe_the_cores(client):
 
 
 def test_a_worker_killed_mid_search_never_hangs_the_search(digits_scaled, local_search):
-    before = set(spawned_children())
-    outcome = {}
-    with local_cluster() as client:
-        pids = client.run(os.getpid)
-        seen = set(pids.values())
+    def search():
+        with joblib.parallel_config(backend="dask"):
+            return GridSearchCV(MLPScratchClassifier(max_iter=30, random_state=0), GRID, cv=3,
+                                n_jobs=-1).fit(*digits_scaled)
 
-        def search():
-            try:
-                with joblib.parallel_config(backend="dask"):
-                    outcome["search"] = GridSearchCV(MLPScratchClassifier(max_iter=30, random_state=0), GRID,
-                                                     cv=3, n_jobs=-1).fit(*digits_scaled)
-            except Exception as exc:  # noqa: BLE001 - what the user would see
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=search, daemon=True)
-        thread.start()
-        kill_when_busy(client, pids, thread)
-        assert thread.is_alive(), "the search ended before the worker was killed: the test proves nothing"
-        thread.join(SEARCH_TIMEOUT_S)
-        assert not thread.is_alive(), f"the search still runs {SEARCH_TIMEOUT_S} s after a worker died"
-
-        if "search" in outcome:  # the lost work was redone elsewhere
-            assert_same_search(outcome["search"], local_search)
+    with own_cluster() as client:
+        outcome = run_and_kill_a_worker(client, search)
+        if "result" in outcome:  # the lost work was redone elsewhere
+            assert_same_search(outcome["result"], local_search)
         else:  # the dead worker held inputs that joblib had scattered to it alone: they are lost
             error = outcome["error"]
             assert isinstance(error, (distributed.client.FutureCancelledError, distributed.KilledWorker)), error
@@ -266,13 +278,7 @@ def test_a_worker_killed_mid_search_never_hangs_the_search(digits_scaled, local_
 
         # the nanny restarts the worker, and the same search then gives the local results
         client.wait_for_workers(N_WORKERS, timeout=60)
-        with joblib.parallel_config(backend="dask"):
-            again = GridSearchCV(MLPScratchClassifier(max_iter=30, random_state=0), GRID, cv=3, n_jobs=-1)
-            again.fit(*digits_scaled)
-        assert_same_search(again, local_search)
-        seen |= set(client.run(os.getpid).values())
-    assert_gone(seen)
-    assert set(spawned_children()) <= before
+        assert_same_search(search(), local_search)
 
 
 @pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")  # the 20 MB array, in the graph
@@ -291,32 +297,15 @@ def test_incremental_training_survives_a_killed_worker():
         for start in range(0, len(X), 1000):
             local.partial_fit(X[start:start + 1000], y[start:start + 1000], classes=[0, 1])
 
-    before, outcome = set(spawned_children()), {}
-    with local_cluster() as client:
-        pids = client.run(os.getpid)
+    with own_cluster() as client:
         incremental = dask_ml_wrappers.Incremental(model(), shuffle_blocks=False)
-
-        def train():
-            try:
-                outcome["model"] = incremental.fit(dX, dy, classes=[0, 1])
-            except Exception as exc:  # noqa: BLE001 - what the user would see
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=train, daemon=True)
-        thread.start()
-        # dask-ml's tasks ("fit-<token>", i): the model after chunk i. Ten chunks in, the dead worker
-        # takes the model trained so far with it.
-        kill_when_busy(client, pids, thread, lambda key: str(key[0]).startswith("fit-") and key[1] >= 10)
-        assert thread.is_alive(), "training ended before the worker was killed: the test proves nothing"
-        thread.join(SEARCH_TIMEOUT_S)
-        assert not thread.is_alive(), f"training still runs {SEARCH_TIMEOUT_S} s after a worker died"
-        assert "error" not in outcome, outcome.get("error")
-        assert_same_weights(outcome["model"].estimator_, local)
-        assert outcome["model"].estimator_.t_ == len(X)
-        client.wait_for_workers(N_WORKERS, timeout=60)
-        seen = set(pids.values()) | set(client.run(os.getpid).values())
-    assert_gone(seen)
-    assert set(spawned_children()) <= before
+        # dask-ml's tasks ("fit-<token>", i) hold the model after chunk i: ten chunks in, the dead
+        # worker takes the model trained so far with it
+        outcome = run_and_kill_a_worker(client, lambda: incremental.fit(dX, dy, classes=[0, 1]),
+                                        lambda key: str(key[0]).startswith("fit-") and key[1] >= 10)
+    assert "error" not in outcome, outcome.get("error")
+    assert_same_weights(outcome["result"].estimator_, local)
+    assert outcome["result"].estimator_.t_ == len(X)
 
 
 def test_the_readme_example_runs(tmp_path):
