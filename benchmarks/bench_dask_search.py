@@ -100,12 +100,13 @@ def main(argv=None):
         with joblib.parallel_config(backend="dask"):
             runs["dask n_jobs=-1 (LocalCluster 2x1)"] = timed_search(X, y, max_iter, n_jobs=-1)
 
-    reference, default = summary(runs[ONE_THREAD][1]), summary(runs["local n_jobs=1"][1])
-    results = {name: {"seconds": seconds, **summary(search),
-                      "same_as_local_one_blas_thread": summary(search) == reference,
+    summaries = {name: summary(search) for name, (_, search) in runs.items()}
+    reference, default = summaries[ONE_THREAD], summaries["local n_jobs=1"]
+    results = {name: {"seconds": runs[name][0], **run,
+                      "same_as_local_one_blas_thread": run == reference,
                       "max_score_difference_to_local": float(np.max(np.abs(
-                          np.subtract(summary(search)["mean_test_score"], default["mean_test_score"]))))}
-               for name, (seconds, search) in runs.items()}
+                          np.subtract(run["mean_test_score"], default["mean_test_score"]))))}
+               for name, run in summaries.items()}
     name = "bench_dask_search" + ("_quick" if args.quick else "")
     report = {"data": data, "grid": {k: [str(v) for v in vs] for k, vs in GRID.items()}, "cv": 3,
               "max_iter": max_iter, "results": results, "dask_cluster_start_seconds": cluster_start,
