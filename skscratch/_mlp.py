@@ -12,6 +12,7 @@ The data's way through ``fit`` reads straight down::
     record history -> stopping rule
 """
 
+import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -94,6 +95,15 @@ def _clip_norm(grads, max_norm):
     norm = np.sqrt(np.dot(grads, grads))
     if norm > max_norm:
         grads *= max_norm / norm
+
+
+def _takes_sample_weight(function):
+    """Whether ``function`` accepts a ``sample_weight`` keyword argument."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: do not risk a TypeError
+        return False
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _blas_threads():
@@ -200,8 +210,8 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     def _validation_metrics(self, X, Y, sample_weight, scorer=None):
         """(data loss, score) of the current network on encoded validation targets Y."""
 
-    def _stratify_labels(self, Y):
-        """Labels to stratify the early-stopping split on, or None."""
+    def _stratify_labels(self, y):
+        """Labels to stratify the early-stopping split on (from the validated y), or None."""
         return None
 
     def _target_weights(self, y, incremental, sample_weight):
@@ -260,11 +270,26 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
-    def _scorer(self):
-        """None (the built-in score), "loss", or a scikit-learn scorer."""
+    def _scorer(self, weighted=False):
+        """None (the built-in score), "loss", or a scikit-learn scorer ``scorer(estimator, X, y)``.
+
+        A scorer is passed ``sample_weight`` only if it takes it (scikit-learn's
+        scorers do; a plain callable ``scorer(estimator, X, y)`` need not).
+        ``weighted``: the validation set has weights, which a scorer that
+        cannot take them ignores, with a warning.
+        """
         if self.scoring is None or (isinstance(self.scoring, str) and self.scoring == "loss"):
             return self.scoring
-        return check_scoring(self, scoring=self.scoring)
+        scorer = check_scoring(self, scoring=self.scoring)
+        if _takes_sample_weight(scorer):
+            return scorer
+        if weighted:
+            warnings.warn(
+                f"The scoring callable {scorer!r} does not take sample_weight, so the "
+                "validation score ignores the validation set's weights.",
+                UserWarning,
+            )
+        return lambda estimator, X, y, sample_weight=None: scorer(estimator, X, y)
 
     def _score_validation(self, scorer, X, Y, sample_weight, loss, builtin_score):
         """The validation score that ``scoring`` asks for."""
@@ -274,7 +299,8 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             return -loss
         with warnings.catch_warnings():  # the split has no feature names; that is fine here
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            return float(scorer(self, X, self._decode_targets(Y), sample_weight=sample_weight))
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            return float(scorer(self, X, self._decode_targets(Y), **weights))
 
     def _dropout_rates(self, n_hidden):
         """The dropout rate of each hidden layer."""
@@ -329,33 +355,60 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     # Training
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None, validation=None):
+        """Validate and encode the data, initialise the network, train it.
+
+        A call that raises before training starts (bad input, bad
+        parameters, a validation set that does not fit) leaves the
+        estimator exactly as it was; so does one that raises while training
+        a fresh network (input that overflows it), so a model fitted before
+        is not lost to a failed refit. (A network that goes on training,
+        with warm_start or partial_fit, is reset to its weights at the start
+        of the failing epoch by the code that raises.)
+        """
+        before = dict(self.__dict__)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        try:
+            prepared = self._prepare_fit(X, y, sample_weight, incremental, classes, validation, first_pass)
+        except Exception:
+            self._restore(before)
+            raise
+        try:
+            self._train(*prepared, incremental)
+        except Exception:
+            if first_pass:
+                self._restore(before)
+            raise
+        return self
+
+    # set by scikit-learn's callback machinery during a fit, which tears them down after it
+    _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+    def _restore(self, before):
+        """Put back the attributes a failed fit started with (the callbacks' own state stays)."""
+        callback_state = {k: v for k, v in vars(self).items() if k in self._CALLBACK_STATE}
+        self.__dict__.clear()
+        self.__dict__.update(before)
+        self.__dict__.update(callback_state)
+
+    def _prepare_fit(self, X, y, sample_weight, incremental, classes, validation, first_pass):
+        """Everything before the first update: checks, encoding, initialisation.
+
+        Returns (X, Y, y, sample_weight, validation, random_state).
+        """
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
         self._dropout_rates(len(hidden_layer_sizes))  # refuse bad rates before any work
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, reset=first_pass)
         if not first_pass:
             # a network keeps the dtype it was created with
             X = X.astype(self.coefs_[0].dtype, copy=False)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
-            if not sample_weight.sum() > 0:
-                raise ValueError(
-                    "sample_weight sums to zero: at least one sample needs a "
-                    "positive weight."
-                )
-        extra_weight = self._target_weights(y, incremental, sample_weight)
-        if extra_weight is not None:  # class_weight multiplies sample_weight
-            extra_weight = extra_weight.astype(X.dtype, copy=False)
-            sample_weight = extra_weight if sample_weight is None else sample_weight * extra_weight
         Y = self._encode_targets(y, first_pass, incremental, classes)
         if Y.dtype != bool:  # real-valued targets train in the dtype of X
             Y = Y.astype(X.dtype, copy=False)
-        if validation is not None:  # checked before the network is touched
+        sample_weight = self._training_weights(X, y, sample_weight, incremental)
+        if validation is not None:
             validation = self._validate_validation_set(*validation, dtype=X.dtype)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
@@ -368,20 +421,59 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                 f"{self._layer_units()}, but the data and hidden_layer_sizes give "
                 f"{layer_units}. Fit with warm_start=False to start a new network."
             )
+        if self.early_stopping and validation is None and self.solver in _STOCHASTIC_SOLVERS:
+            # no validation set given: split one off (drawn after the initial weights)
+            X, Y, sample_weight, validation, y = self._validation_split(X, Y, sample_weight, y, random_state)
+        return X, Y, y, sample_weight, validation, random_state
 
+    def _train(self, X, Y, y, sample_weight, validation, random_state, incremental):
+        """Train with the chosen solver, telling the callbacks; warn if it barely learned."""
         n_epochs_before = len(self.loss_curve_)
-        callbacks = self._begin_callbacks(X, y, sample_weight, incremental)
+        callbacks, callback_metadata = self._begin_callbacks(X, y, sample_weight, incremental)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, sample_weight, random_state, incremental, validation,
-                                 callbacks, y)
+                                 callbacks, y, callback_metadata)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
         if callbacks is not None:
-            callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=self._callback_metadata,
+            callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=callback_metadata,
                                            reconstruction_attributes=self._reconstruction())
         if not incremental:
             self._warn_if_not_learned(Y, sample_weight, n_epochs_before)
-        return self
+
+    def _training_weights(self, X, y, sample_weight, incremental):
+        """The weight of each sample: ``sample_weight`` times the class weights, checked.
+
+        Refused with a ValueError: negative, NaN or infinite weights, weights
+        that are all zero, or whose sum overflows.
+        """
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        class_weights = self._target_weights(y, incremental, sample_weight)
+        if class_weights is None:
+            if sample_weight is None:
+                return None
+            what = "sample_weight"
+        else:  # class_weight multiplies sample_weight
+            class_weights = class_weights.astype(X.dtype, copy=False)
+            what = "class_weight" if sample_weight is None else "sample_weight times class_weight"
+            with np.errstate(over="ignore"):
+                sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
+        with np.errstate(over="ignore"):
+            total = sample_weight.sum()  # in the training dtype, where every batch's sum must fit
+        if not np.isfinite(total) or not np.isfinite(sample_weight).all():
+            raise ValueError(
+                f"The sample weights ({what}) are too large: their sum overflows "
+                f"{X.dtype.name}. Rescale them, e.g. divide them by their mean."
+            )
+        if not total > 0:
+            raise ValueError(
+                f"The sample weights ({what}) sum to zero: at least one sample needs a "
+                "positive weight."
+            )
+        return sample_weight
 
     # Warnings after a fit whose network did not really learn. The yardstick
     # is the best constant prediction: the class frequencies for a
@@ -538,59 +630,130 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
 
         The weights this call started with are restored. If the batch's loss
         is not finite even with them, the input overflows the network (or
-        those weights were not finite): a ValueError. Otherwise the weights
-        diverged during this epoch, which the caller handles. (In a later
-        epoch every sample has passed through the network before, so a
-        non-finite loss there is always divergence.)
+        those weights were not finite): a ValueError that names the culprit.
+        Otherwise the weights diverged during this epoch, which the caller
+        handles. (In a later epoch every sample has passed through the
+        network before, so a non-finite loss there is always divergence.)
         """
         params = self._get_flat_params()
         np.copyto(params, last_good)
         loss = self._loss_and_gradients(X, Y, sample_weight, np.empty_like(params))
         if not np.isfinite(loss):
             self._optimizer = None
-            self._raise_non_finite(loss, X, last_good)
+            self._raise_non_finite(loss, X, Y, sample_weight, last_good)
 
-    def _raise_non_finite(self, loss, X, params):
-        """The loss of the starting weights ``params`` is not finite: say why."""
+    # scikit-learn's words for a fit that cannot be done in floating point;
+    # its tests (and code written against them) match on them
+    NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
+                  "large values and need to be preprocessed.")
+
+    def _raise_non_finite(self, loss, X, Y, sample_weight, params):
+        """The loss at the starting weights ``params``, which the network holds, is not finite.
+
+        Raise a ValueError that says which input is to blame. Each term of
+        the loss is computed in turn: the forward pass (X), the
+        per-sample losses (the targets y), their weighted sum (the sample
+        and class weights), the L2 penalty (alpha). The first that is not
+        finite is named.
+        """
         if not np.isfinite(params).all():
             raise ValueError(
                 f"The network's weights contain NaN or infinity (loss = {loss}). "
                 "Fit with warm_start=False to start from fresh weights."
             )
-        raise ValueError(
-            f"The loss is {loss} before any update: X has values too "
-            f"large for this network (largest |x| = {abs(X).max():.3g}) and the "
-            "forward pass overflows. Scale the input first, e.g. with StandardScaler."
-        )
+        coefs, _ = _network.unpack(params, self._layer_units())
+        dtype = params.dtype.name
+        loss_of = LOSSES[self.out_activation_]
+        with np.errstate(all="ignore"):
+            Z = self._logits(X, check_input=False, check_finite=False)
+            losses = loss_of(Y, Z)
+            # which side overflows the loss: the network's output, or the targets?
+            output_overflows = not np.isfinite(loss_of(np.zeros_like(Y), Z)).all()
+            weighted = losses.sum() if sample_weight is None else np.dot(losses, sample_weight)
+            squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
+            penalty = 0.5 * self._l2 * squared_norm
+        if not np.isfinite(Z).all() or output_overflows or (not np.isfinite(losses).all() and Y.dtype == bool):
+            culprit = (f"X has values too large for this network (largest |x| = {abs(X).max():.3g}) "
+                       f"and the forward pass overflows {dtype}. Scale X first, e.g. with StandardScaler.")
+        elif not np.isfinite(losses).all():
+            culprit = (f"the targets y are too large (largest |y| = {np.abs(Y).max():.3g}): the loss "
+                       f"overflows {dtype}. Scale y first, e.g. with sklearn.compose."
+                       "TransformedTargetRegressor(transformer=StandardScaler()).")
+        elif not np.isfinite(weighted):
+            culprit = (f"the sample weights are too large (largest {sample_weight.max():.3g}): the "
+                       f"weighted loss overflows {dtype}. Divide sample_weight (or class_weight) "
+                       "by its mean.")
+        elif not np.isfinite(penalty):
+            raise ValueError(
+                f"The loss is {loss} before any update: alpha={self.alpha:g} is so large that "
+                f"the L2 penalty overflows {dtype}. Use a smaller alpha."
+            )
+        elif sample_weight is not None:  # finite terms, but divided by a tiny S they overflow
+            culprit = (f"the sample weights are too small (they sum to {sample_weight.sum():.3g}): "
+                       f"the loss, divided by their sum, overflows {dtype}. Divide sample_weight "
+                       "(or class_weight) by its mean.")
+        else:
+            culprit = "X or y overflows the network."
+        raise ValueError(f"{self.NON_FINITE} The loss is {loss} before any update: {culprit}")
 
-    def _validation_split(self, X, Y, sample_weight, random_state):
+    def _objective(self, X, Y, sample_weight):
+        """The loss J of the current weights on all of (X, Y), computed in chunks of rows.
+
+        Each chunk's share is normalised by the whole data's S, and the L2
+        penalty is added once, so the chunks add up to J (as the threads'
+        shards of a batch do).
+        """
+        params = self._get_flat_params()
+        grads = np.empty_like(params)
+        S = X.shape[0] if sample_weight is None else sample_weight.sum()
+        loss, alpha = 0.0, self._l2
+        for rows in gen_batches(X.shape[0], 4096):
+            sw = None if sample_weight is None else sample_weight[rows]
+            loss += self._loss_and_gradients(X[rows], Y[rows], sw, grads, alpha, S)
+            alpha = 0.0
+        return float(loss)
+
+    def _validation_split(self, X, Y, sample_weight, y, random_state):
+        """Hold out ``validation_fraction`` of the data for early stopping.
+
+        Stratified by class where the targets have classes (multilabel
+        targets excepted). Returns the training part (X, Y, sample_weight),
+        the validation part (X_val, Y_val, sample_weight_val), and y's
+        training part.
+        """
         if self.validation_fraction == 0:
             raise ValueError("early_stopping=True needs validation_fraction > 0.")
-        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-        split = dict(random_state=random_state, test_size=self.validation_fraction)
-        stratify = self._stratify_labels(Y)
+        arrays = (X, Y, y) if sample_weight is None else (X, Y, y, sample_weight)
+        stratify = self._stratify_labels(y)
         try:
-            parts = train_test_split(*arrays, stratify=stratify, **split)
+            parts = train_test_split(*arrays, stratify=stratify, random_state=random_state,
+                                     test_size=self.validation_fraction)
         except ValueError as error:
             if stratify is None:
                 raise
-            warnings.warn(
-                f"The early-stopping validation split cannot be stratified ({error}); "
-                "using a random split instead.",
-                UserWarning,
-            )
-            parts = train_test_split(*arrays, **split)
-        X_train, X_val, Y_train, Y_val = parts[:4]
-        sw_train, sw_val = parts[4:] if sample_weight is not None else (None, None)
+            # train_test_split's own words first, as scikit-learn's MLP reports them
+            raise ValueError(
+                f"{error} (The early-stopping validation split is stratified by class: "
+                "give every class at least 2 samples, or pass X_val and y_val to fit, "
+                "or set early_stopping=False.)"
+            ) from error
+        X_train, X_val, Y_train, Y_val, y_train = parts[:5]
+        sw_train, sw_val = parts[6:8] if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
+        if sw_train is not None and not sw_train.sum() > 0:
+            raise ValueError(
+                "After the early-stopping split, the training part has sample weights that "
+                "sum to zero: nothing is left to train on. Give more samples a positive "
+                "weight, or pass X_val and y_val to fit."
+            )
+        return X_train, Y_train, sw_train, (X_val, Y_val, sw_val), y_train
 
     def _begin_callbacks(self, X, y, sample_weight, incremental):
-        """The callback context of this fit (scikit-learn >= 1.9), or None.
+        """The callback context of this fit (scikit-learn >= 1.9) and its metadata, or (None, None).
 
         The fit is the root task and each epoch a subtask; a callback's
         ``on_fit_task_end`` returning True stops training after that epoch.
@@ -598,12 +761,13 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if not hasattr(self, "_init_callback_context") or not (
             getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx")
         ):
-            return None
+            return None, None
         n_epochs = 1 if incremental else self.max_iter
         context = self._init_callback_context(max_subtasks=n_epochs if self.solver in _STOCHASTIC_SOLVERS else 0)
-        self._callback_metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=self._callback_metadata)
-        return context
+        # kept in the fit's locals, never on self: the caller's weights must not end up in pickles
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        return context, metadata
 
     def _reconstruction(self):
         """The fitted state as it is now, for callbacks that score the network."""
@@ -626,8 +790,36 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                                                      ensure_non_negative=True)
         return X_val, Y_val, sample_weight_val
 
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _gradient_shards(self, X, batch_size, params):
+        """Per thread: a flat gradient vector and its per-layer views; and a context for the threads."""
+        n_threads = 1 if issparse(X) else _parallel.n_threads_for(batch_size, params.size)
+        if n_threads > 1:  # respect a BLAS thread limit set around us (joblib, threadpoolctl)
+            n_threads = _parallel.n_threads_for(batch_size, params.size, _blas_threads())
+        shards = []
+        for _ in range(n_threads):
+            flat_grads = np.empty_like(params)
+            shards.append((flat_grads, _network.unpack(flat_grads, self._layer_units())))
+        threads = ExitStack()
+        if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
+            threads.enter_context(threadpool_limits(1, user_api="blas"))
+        threads.enter_context(_parallel.using_threads(n_threads))
+        # overflow is caught as a non-finite loss and reported as divergence
+        threads.enter_context(np.errstate(over="ignore", invalid="ignore"))
+        return shards, threads
+
     def _fit_stochastic(self, X, Y, sample_weight, random_state, incremental, validation=None,
-                        callbacks=None, y=None):
+                        callbacks=None, y=None, callback_metadata=None):
+        scorer = self._scorer(weighted=validation is not None and validation[2] is not None)
         params = self._get_flat_params()
         if not incremental or self._optimizer is None:
             self._optimizer = self._new_optimizer(params)
@@ -637,45 +829,19 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                 self.best_loss_ = None
             if self._best_params is None:
                 self._best_params = params.copy()
-            if validation is None:  # no validation set given: split one off
-                X, Y, sample_weight, validation = self._validation_split(
-                    X, Y, sample_weight, random_state
-                )
         elif self.best_loss_ is None:  # warm start after a fit with early stopping
             self.best_loss_ = np.inf
 
         n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-
-        n_threads = 1 if issparse(X) else _parallel.n_threads_for(batch_size, params.size)
-        if n_threads > 1:  # respect a BLAS thread limit set around us (joblib, threadpoolctl)
-            n_threads = _parallel.n_threads_for(batch_size, params.size, _blas_threads())
-        shards = []  # per thread: a flat gradient vector and its per-layer views
-        for _ in range(n_threads):
-            flat_grads = np.empty_like(params)
-            shards.append((flat_grads, _network.unpack(flat_grads, self._layer_units())))
+        batch_size = self._batch_size(n_samples)
+        shards, threads = self._gradient_shards(X, batch_size, params)
         grads = shards[0][0]
         sample_idx = np.arange(n_samples)
         last_good = params.copy()  # weights at the start of the current epoch
         started = time.perf_counter()
         hidden_units = self._layer_units()[1:-1]
         dropout = self._dropout_rates(len(hidden_units))
-        scorer = self._scorer()
         dropout_seed = random_state.randint(2**31) if any(dropout) else 0
-        threads = ExitStack()
-        if n_threads > 1:  # our threads split each batch; BLAS then runs one per call
-            threads.enter_context(threadpool_limits(1, user_api="blas"))
-        threads.enter_context(_parallel.using_threads(n_threads))
-        # overflow is caught as a non-finite loss and reported as divergence
-        threads.enter_context(np.errstate(over="ignore", invalid="ignore"))
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -686,12 +852,15 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                 if callbacks is not None:  # each epoch is a subtask
                     epoch_context = callbacks.subcontext(task_name="epoch")
                     epoch_context.call_on_fit_task_begin(estimator=self, X=X, y=y,
-                                                         metadata=self._callback_metadata)
-                accumulated_loss = 0.0
+                                                         metadata=callback_metadata)
+                # the epoch's loss: the mean of the batches' losses, each weighted by
+                # its samples' total weight (batches of weight 0 are skipped)
+                accumulated_loss, trained_weight = 0.0, 0.0
                 for batch in gen_batches(n_samples, batch_size):
                     idx = sample_idx[batch] if self.shuffle else batch
                     sw_batch = None if sample_weight is None else sample_weight[idx]
-                    if sw_batch is not None and not sw_batch.sum() > 0:
+                    batch_weight = batch.stop - batch.start if sw_batch is None else float(sw_batch.sum())
+                    if not batch_weight > 0:
                         continue  # samples of weight 0 teach nothing
                     # forward, loss and backward
                     masks = self._dropout_masks(dropout, hidden_units, X[idx], self._n_steps,
@@ -705,14 +874,15 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                         break
                     if self._initial_loss is None:
                         self._initial_loss = batch_loss
-                    accumulated_loss += batch_loss * (batch.stop - batch.start)
+                    accumulated_loss += batch_loss * batch_weight
+                    trained_weight += batch_weight
                     # update
                     if self.max_grad_norm is not None:
                         _clip_norm(grads, self.max_grad_norm)
                     self._optimizer.update_params(params, grads)
 
                 # record history
-                loss = float(accumulated_loss) / n_samples
+                loss = float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss)
                 if self._has_diverged(loss, params):
                     self._diverged(params, last_good, loss)
                     break
@@ -727,43 +897,53 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 if epoch_context is not None and epoch_context.call_on_fit_task_end(
-                    estimator=self, X=X, y=y, metadata=self._callback_metadata,
+                    estimator=self, X=X, y=y, metadata=callback_metadata,
                     reconstruction_attributes=self._reconstruction(),
                 ):  # fmt: skip
                     break  # a callback asked to stop
-
-                # stopping rule
-                self._update_no_improvement_count(val_score)
-                self._optimizer.iteration_ends(self.t_)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self.early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
-                        )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
+                if self._should_stop(val_score, incremental):
                     break
-                if self.n_iter_ == self.max_iter and self.learning_rate != "cosine":
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) reached and "
-                        "the optimization hasn't converged yet." % self.max_iter,
-                        ConvergenceWarning,
-                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
             threads.close()
 
+        if self.n_iter_ == 0:  # no epoch completed: loss_ is that of the weights kept
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = self._objective(X, Y, sample_weight)
+            if not np.isfinite(loss):  # some samples overflow even the weights kept
+                self._raise_non_finite(loss, X, Y, sample_weight, params)
+            self.loss_ = loss
         if self.early_stopping:
             np.copyto(params, self._best_params)  # restore the best weights
+
+    def _should_stop(self, val_score, incremental):
+        """The stopping rule, after an epoch: no improvement for n_iter_no_change epochs, or max_iter."""
+        self._update_no_improvement_count(val_score)
+        self._optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count > self.n_iter_no_change:
+            if self.early_stopping:
+                msg = (
+                    "Validation score did not improve more than "
+                    "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                )
+            else:
+                msg = (
+                    "Training loss did not improve more than tol=%f"
+                    " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                )
+            if self._optimizer.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        if incremental:
+            return True
+        if self.n_iter_ == self.max_iter and self.learning_rate != "cosine":
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                "the optimization hasn't converged yet." % self.max_iter,
+                ConvergenceWarning,
+            )
+        return False
 
     # the divergence guard: a loss this many times the fresh network's is a blow-up
     DIVERGENCE_FACTOR = 10.0
@@ -830,29 +1010,38 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                 self.best_loss_ = self.loss_curve_[-1]
 
     def _fit_lbfgs(self, X, Y, sample_weight):
+        """Full-batch L-BFGS-B (SciPy), recording each iteration's loss.
+
+        Should the line search step to weights whose loss is not finite
+        (extreme alpha or targets), the last finite iterate is kept, with a
+        ConvergenceWarning: loss_ is never NaN.
+        """
         started = time.perf_counter()
         params = self._get_flat_params()
-        start = params.copy()
         grads = np.empty_like(params)
-        n_evaluations = 0
+        # the last finite iterate (the start until the first iteration): (loss, weights)
+        kept = {"loss": None, "params": params.copy(), "iterations": 0}
 
         def loss_and_grad(packed):
-            nonlocal n_evaluations
             params[...] = packed
             loss = self._loss_and_gradients(X, Y, sample_weight, grads)
-            if n_evaluations == 0 and not np.isfinite(loss):
-                self._raise_non_finite(loss, X, start)
-            n_evaluations += 1
+            if kept["loss"] is None:  # the first evaluation, at the starting weights
+                if not np.isfinite(loss):
+                    self._raise_non_finite(loss, X, Y, sample_weight, kept["params"])
+                kept["loss"] = float(loss)
             return float(loss), grads.astype(np.float64)
 
         def record(intermediate_result):
             # called once per L-BFGS iteration (SciPy >= 1.11 passes the result)
-            loss = getattr(intermediate_result, "fun", None)
-            if loss is not None:
-                self.loss_curve_.append(float(loss))
-                self._record(float(loss), None, None, np.nan, started)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (len(self.loss_curve_), loss))
+            loss = float(intermediate_result.fun)
+            if not (np.isfinite(loss) and np.isfinite(intermediate_result.x).all()):
+                return
+            kept.update(loss=loss, params=intermediate_result.x.astype(params.dtype),
+                        iterations=kept["iterations"] + 1)
+            self.loss_curve_.append(loss)
+            self._record(loss, None, None, np.nan, started)
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (len(self.loss_curve_), loss))
 
         result = scipy.optimize.minimize(
             loss_and_grad,
@@ -863,17 +1052,20 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
         )
         params[...] = result.x
-        if not np.isfinite(params).all():
-            params[...] = start
-            raise ValueError(
-                "L-BFGS produced non-finite weights; the weights from before this "
-                "fit were restored. The input data may contain large values and "
-                "need to be scaled."
-            )
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = float(result.fun)
+        if not (np.isfinite(self.loss_) and np.isfinite(params).all()):
+            params[...] = kept["params"]
+            self.n_iter_, self.loss_ = kept["iterations"], kept["loss"]
+            warnings.warn(
+                f"L-BFGS stepped to weights where the loss is {result.fun} ({result.message}); "
+                f"the weights of its last finite iterate ({self.n_iter_}, loss {self.loss_:.4g}) "
+                "were kept. The input data may contain large values and need to be "
+                f"preprocessed, or alpha (now {self.alpha:g}) may be too large.",
+                ConvergenceWarning,
+            )
         self.best_loss_ = min(self.loss_curve_ or [self.loss_])
-        if result.status != 0:
+        if result.status != 0 and np.isfinite(result.fun):
             message = (
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                 f"(status={result.status}):\n{result.message}\n"
@@ -1048,7 +1240,12 @@ _PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,
         StandardScaler. (Not in scikit-learn.)"""
 
 _ATTRIBUTES_DOC = """    loss_ : float
-        The loss (data loss plus L2 penalty) at the end of training.
+        The loss (data loss plus L2 penalty) of the last epoch (L-BFGS
+        iteration): ``loss_curve_[-1]``. An epoch's loss is the mean of its
+        minibatches' losses, weighted by their total sample weight. If the
+        last fit completed no epoch (it diverged in its first, or was
+        interrupted), ``n_iter_`` is 0 and ``loss_`` is the loss of the
+        weights kept, over all the training data. Always finite.
     best_loss_ : float or None
         The lowest training loss reached; None with early stopping.
     loss_curve_ : list of float
@@ -1108,7 +1305,10 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         (so a weight of 2 counts as a repeated sample). They multiply
         ``sample_weight``. (Not in
         scikit-learn's MLPClassifier.) "balanced" needs all of y, so
-        ``partial_fit`` takes a dict only.
+        ``partial_fit`` takes a dict only. A dict is checked before any
+        training: its keys must be classes and its weights finite,
+        non-negative numbers, not all zero for the classes in y; a class it
+        does not name weighs 1. Multilabel targets take "balanced" only.
 
     Attributes
     ----------
@@ -1126,7 +1326,8 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     -----
     Differences from scikit-learn, each deliberate:
 
-    - ``y`` with a single class raises a ValueError (scikit-learn fits it and
+    - ``y`` with a single class is fitted: ``classes_`` holds it, ``predict``
+      returns it and ``predict_proba`` is one column of ones (scikit-learn
       returns two probability columns for one class).
     - Binary ``predict_proba`` computes p(class 0) as sigma(-z), not 1 - p, so
       small probabilities of either class keep their full precision.
@@ -1194,9 +1395,17 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     }
 
     def _target_weights(self, y, incremental, sample_weight):
+        """Each sample's class weight, from ``class_weight`` (None without it).
+
+        Called after the targets were encoded, so ``classes_`` holds every
+        class; a dict is checked against them like ``sample_weight`` is
+        checked: real, finite, non-negative numbers for known classes.
+        """
         if self.class_weight is None:
             return None
-        if self.class_weight != "balanced" or y.ndim == 2:
+        if isinstance(self.class_weight, dict):
+            return self._class_weight_dict(y)
+        if y.ndim == 2:  # multilabel: each label column balanced, the weights multiplied
             return compute_sample_weight(self.class_weight, y)
         if incremental:
             raise ValueError(
@@ -1214,6 +1423,31 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         balanced[present] = per_class.sum() / (present.sum() * per_class[present])
         return balanced[index]
 
+    def _class_weight_dict(self, y):
+        """The weight of each sample's class, from a ``{class: weight}`` dict (default 1)."""
+        if y.ndim == 2:
+            raise ValueError(
+                "class_weight as a dict is not supported for multilabel targets; use "
+                "class_weight='balanced', or sample_weight."
+            )
+        classes = self.classes_.tolist()
+        unknown = [key for key in self.class_weight if key not in classes]
+        if unknown:
+            raise ValueError(
+                f"class_weight has keys that are not classes: {unknown}. The classes are "
+                f"{self.classes_.tolist()}."
+            )
+        for key, weight in self.class_weight.items():
+            if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, Real) or not (
+                np.isfinite(weight) and weight >= 0
+            ):
+                raise ValueError(
+                    f"class_weight[{key!r}] = {weight!r}: class weights must be finite, "
+                    "non-negative numbers."
+                )
+        per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in classes])
+        return per_class[np.searchsorted(self.classes_, y)]
+
     def _validate_input(self, X, y, reset):
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
@@ -1229,11 +1463,6 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             binarizer = LabelBinarizer()
             multilabel = type_of_target(y).startswith("multilabel")
             binarizer.fit(y if classes is None or multilabel else classes)
-            if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, "
-                    f"but the data contain only one class: {binarizer.classes_[0]!r}."
-                )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
         if self._label_binarizer.y_type_ != "multilabel-indicator":
@@ -1250,7 +1479,15 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
                     f"`y` has classes not in `self.classes_`: {unknown}. "
                     f"`self.classes_` has {self.classes_}."
                 )
-        # bool keeps float32 training in float32
+        return self._binarize(y)
+
+    def _binarize(self, y):
+        """One-hot (or 0/1 indicator) targets, as bool so that float32 training stays float32.
+
+        With one class, every sample is of it: one output, always 1.
+        """
+        if len(self.classes_) == 1 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            return np.ones((len(y), 1), dtype=bool)
         return self._label_binarizer.transform(y).astype(bool)
 
     def _output_activation(self, Y):
@@ -1261,12 +1498,12 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
             if len(unknown):
                 raise ValueError(f"y_val has classes not in y: {unknown}.")
-        return self._label_binarizer.transform(y_val).astype(bool)
+        return self._binarize(y_val)
 
-    def _stratify_labels(self, Y):
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return None
-        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+    def _stratify_labels(self, y):
+        # the user's own labels, so that an error names them (the split is the
+        # same as on their one-hot codes: the classes sort alike)
+        return None if self._label_binarizer.y_type_ == "multilabel-indicator" else y
 
     def _validation_metrics(self, X, Y, sample_weight, scorer=None):
         """Loss and score (by default accuracy; subset accuracy for multilabel) on encoded Y."""
@@ -1274,7 +1511,9 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         if not np.isfinite(Z).all():
             return np.nan, np.nan
         loss = float(np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight))
-        if self.out_activation_ == "softmax":
+        if len(self.classes_) == 1 and Y.shape[1] == 1:  # one class: predict is always right
+            correct = np.ones(len(Y), dtype=bool)
+        elif self.out_activation_ == "softmax":
             correct = Z.argmax(axis=1) == Y.argmax(axis=1)
         else:
             correct = ((Z > 0) == Y).all(axis=1)
@@ -1316,10 +1555,13 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``. Never NaN:
-            input that overflows the network raises a ValueError.
+            input that overflows the network raises a ValueError. A model
+            fitted on one class gives one column of ones.
         """
         check_is_fitted(self)
         Z = self._logits(X)
+        if len(self.classes_) == 1 and self.n_outputs_ == 1:  # one class: certain
+            return np.ones_like(Z)
         if self.n_outputs_ == 1:  # binary: p(class 0) = sigma(-z), p(class 1) = sigma(z)
             Z = np.hstack([-Z, Z])
         return ACTIVATIONS[self.out_activation_](Z)
@@ -1549,6 +1791,29 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         check_is_fitted(self)
         P = self._predictions(X)
         return P.ravel() if P.shape[1] == 1 else P
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 of the prediction.
+
+        As scikit-learn's ``RegressorMixin.score``, with y checked first, so
+        that NaN or infinite targets get an error that names y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values for X.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against y.
+        """
+        check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+        return super().score(X, y, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

@@ -6,12 +6,13 @@ MLP, for every activation, the ones scikit-learn lacks included.
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 
 try:
     import skl2onnx
-    from skl2onnx.common.data_types import guess_proto_type
+    from skl2onnx.common.data_types import Int64TensorType, guess_proto_type
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
@@ -80,19 +81,31 @@ def _proto_dtype(operator):
     return proto if proto == onnx_proto.TensorProto.DOUBLE else onnx_proto.TensorProto.FLOAT
 
 
+def _classifier_shapes(operator):
+    """skl2onnx's shapes for a classifier; a multilabel one has a label per output column."""
+    calculate_linear_classifier_output_shapes(operator)
+    model = operator.raw_operator
+    if model._label_binarizer.y_type_ == "multilabel-indicator":
+        N = operator.inputs[0].get_first_dimension()
+        operator.outputs[0].set_type(Int64TensorType(shape=[N, model.n_outputs_]))
+
+
 def _convert_classifier(scope, operator, container):
     model = operator.raw_operator
+    check_is_fitted(model)
     graph = _Graph(scope, container, _proto_dtype(operator))
     label, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
     P = graph.forward(model, operator.inputs[0].full_name)
     y_type = model._label_binarizer.y_type_
-    if y_type == "binary":
+    if len(model.classes_) == 1 and y_type != "multilabel-indicator":  # one class: certain
+        graph.node("Add", [graph.node("Sub", [P, P]), graph.constant([1.0])], probabilities)
+    elif y_type == "binary":
         negative = graph.node("Sub", [graph.constant([1.0]), P])
         graph.node("Concat", [negative, P], probabilities, axis=1)
     else:
         graph.node("Identity", [P], probabilities)
     if y_type == "multilabel-indicator":  # each label on where its probability > 0.5
-        on = graph.node("Binarizer", [P], threshold=0.5, domain="ai.onnx.ml")
+        on = graph.node("Greater", [P, graph.constant([0.5])])
         graph.node("Cast", [on], label, to=onnx_proto.TensorProto.INT64)
         return
     classes = model.classes_
@@ -113,13 +126,14 @@ def _convert_classifier(scope, operator, container):
 
 
 def _convert_regressor(scope, operator, container):
+    check_is_fitted(operator.raw_operator)
     graph = _Graph(scope, container, _proto_dtype(operator))
     graph.node("Identity", [graph.forward(operator.raw_operator, operator.inputs[0].full_name)],
                operator.outputs[0].full_name)
 
 
 skl2onnx.update_registered_converter(
-    MLPScratchClassifier, "SkscratchMLPClassifier", calculate_linear_classifier_output_shapes,
+    MLPScratchClassifier, "SkscratchMLPClassifier", _classifier_shapes,
     _convert_classifier, options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
 )
 skl2onnx.update_registered_converter(
@@ -130,6 +144,7 @@ skl2onnx.update_registered_converter(
 
 def to_onnx(model, X_sample, *, target_opset=None):
     """The implementation of :func:`skscratch.to_onnx`."""
+    check_is_fitted(model)
     X_sample = np.asarray(X_sample)
     if X_sample.dtype not in (np.float32, np.float64):
         X_sample = X_sample.astype(np.float32)

@@ -17,10 +17,38 @@ This module imports only NumPy and the standard library.
 
 import contextlib
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
-# at most 4: beyond that the per-batch synchronisation costs more than it saves
-N_CORES = max(1, min(4, int(os.environ.get("SKSCRATCH_NUM_THREADS", 0)) or os.cpu_count() or 1))
+
+def _thread_cap(environ=os.environ):
+    """The thread cap: ``SKSCRATCH_NUM_THREADS`` if it is a positive integer, else the cores.
+
+    Unset, empty or 0 means all the cores. Any other value that is not a
+    positive integer is ignored with a warning, never
+    an error: importing skscratch must not fail because of the environment.
+    At most 4: beyond that the per-batch synchronisation costs more than it saves.
+    """
+    cores = os.cpu_count() or 1
+    value = environ.get("SKSCRATCH_NUM_THREADS", "").strip()
+    if value:
+        try:
+            requested = int(value)
+        except ValueError:
+            requested = -1
+        if requested >= 1:
+            cores = requested
+        elif requested < 0:
+            warnings.warn(
+                f"SKSCRATCH_NUM_THREADS={value!r} is not a positive integer and is ignored; "
+                f"using up to {min(4, cores)} threads.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return max(1, min(4, cores))
+
+
+N_CORES = _thread_cap()
 # batch rows x parameters below which threads cost more than they save
 MIN_WORK_PER_BATCH = 50_000_000
 CHUNK = 1 << 17  # elements per chunk of an elementwise update

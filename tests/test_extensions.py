@@ -1,5 +1,11 @@
 """What skscratch adds beyond scikit-learn's MLP: each feature's maths and behaviour."""
 
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
@@ -189,7 +195,8 @@ def test_learning_rate_sweep_never_ends_silently_at_chance(digits01, momentum):
     X, y = digits01
     for lr in [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0]:
         for seed in range(5):
-            with pytest.warns() as record:
+            with warnings.catch_warnings(record=True) as record:  # a good fit may warn of nothing
+                warnings.simplefilter("always")
                 clf = MLPScratchClassifier((32,), solver="sgd", momentum=momentum, learning_rate_init=lr,
                                            max_iter=30, random_state=seed).fit(X, y)
             assert all(np.isfinite(w).all() for w in weights(clf)), (lr, seed)
@@ -356,6 +363,43 @@ def test_unknown_scoring_is_refused(digits01):
         MLPScratchClassifier(scoring="no_such_metric", early_stopping=True).fit(X, y)
 
 
+@ignore_convergence
+def test_scoring_callable_with_scikit_learns_three_argument_signature(digits01):
+    """scikit-learn documents a scorer as scorer(estimator, X, y): no sample_weight needed."""
+    X, y = digits01
+    seen = []
+
+    def top_class_share(estimator, X, y):
+        seen.append(len(y))
+        return float((estimator.predict(X) == y).mean())
+
+    split = dict(X_val=X[1200:], y_val=y[1200:])
+    clf = MLPScratchClassifier((16,), scoring=top_class_share, max_iter=3, random_state=0)
+    clf.fit(X[:1200], y[:1200], **split)
+    assert seen == [len(X) - 1200] * 3
+    assert clf.history_["val_score"].iloc[-1] == pytest.approx(clf.score(X[1200:], y[1200:]))
+    # with validation weights it cannot use, it says so, and still scores
+    with pytest.warns(UserWarning, match="does not take sample_weight"):
+        clf.fit(X[:1200], y[:1200], sample_weight_val=np.ones(len(X) - 1200), **split)
+
+
+@ignore_convergence
+def test_scoring_callable_that_takes_weights_gets_them(digits01):
+    X, y = digits01
+    weights_seen = []
+
+    def weighted(estimator, X, y, sample_weight=None):
+        weights_seen.append(sample_weight)
+        return float(np.average(estimator.predict(X) == y, weights=sample_weight))
+
+    weights = np.r_[np.ones(300), np.zeros(len(X) - 1500)]
+    clf = MLPScratchClassifier((16,), scoring=weighted, max_iter=2, random_state=0)
+    clf.fit(X[:1200], y[:1200], X_val=X[1200:], y_val=y[1200:], sample_weight_val=weights)
+    assert all(w is not None and (w == weights).all() for w in weights_seen)
+    clf.fit(X[:1200], y[:1200], X_val=X[1200:], y_val=y[1200:])
+    assert weights_seen[-1] is None
+
+
 # ----------------------------------------------------------------------
 # scikit-learn's callback API (experimental, scikit-learn >= 1.9)
 
@@ -382,11 +426,40 @@ def test_scoring_monitor_sees_every_epoch(digits01):
 
 @needs_callbacks
 @ignore_convergence
-def test_progress_bar_runs(digits01, capsys):
+def test_progress_bar_draws_the_fit(digits01):
+    """rich's bar, drawn on stdout, names the estimator and finishes."""
     pytest.importorskip("rich")
-    X, y = digits01
-    MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).set_callbacks(
-        callback.ProgressBar()).fit(X, y / 9.0)
+    code = """
+import warnings; warnings.simplefilter("ignore")
+from sklearn import callback
+from sklearn.datasets import load_digits
+from skscratch import MLPScratchRegressor
+X, y = load_digits(return_X_y=True)
+MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=4, random_state=0).set_callbacks(
+    callback.ProgressBar()).fit(X / 16, y / 9.0)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "MLPScratchRegressor - fit" in result.stdout and "100%" in result.stdout, result.stdout
+
+
+@needs_callbacks
+def test_progress_bar_without_rich_says_what_to_install():
+    code = "import sys; sys.modules['rich'] = None\nfrom sklearn import callback\ncallback.ProgressBar()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "ImportError: Progressbar requires rich." in result.stderr
+
+
+def test_progress_extra_brings_rich():
+    """README promises pip install "skscratch[progress]" for ProgressBar: the extra must hold rich."""
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(requirement.startswith("rich") for requirement in extras["progress"])
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert 'pip install "skscratch[progress]"' in readme
 
 
 class StopAfter:
@@ -409,6 +482,61 @@ class StopAfter:
 
     def teardown(self, estimator, context):
         pass
+
+
+@needs_callbacks
+@ignore_convergence
+def test_a_fit_with_callbacks_keeps_none_of_the_callers_data(digits01):
+    """Neither X nor the sample weights stay on the estimator, or end up in its pickle."""
+    X, y = digits01
+    weights = np.linspace(1.0, 2.0, len(X)) + np.pi  # values no weight of the network takes
+    clf = MLPScratchClassifier((16,), max_iter=2, random_state=0).set_callbacks(StopAfter(5))
+    clf.fit(X, y, sample_weight=weights)
+
+    def arrays_in(value):
+        if isinstance(value, np.ndarray):
+            yield value
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from arrays_in(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                yield from arrays_in(item)
+
+    for name, value in vars(clf).items():
+        for array in arrays_in(value):
+            assert array.shape != weights.shape or not np.array_equal(array, weights), name
+            assert array.shape != X.shape, name
+    blob = pickle.dumps(clf)
+    assert weights.tobytes()[:64] not in blob and X[10:20].tobytes() not in blob
+
+
+class Recorder(StopAfter):
+    """A callback that never stops training and notes its teardown."""
+
+    def __init__(self):
+        super().__init__(n=10**9)
+        self.torn_down = 0
+
+    def teardown(self, estimator, context):
+        self.torn_down += 1
+
+
+@needs_callbacks
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_fit_that_fails_still_tears_its_callbacks_down(digits01):
+    X, y = digits01
+    recorder = Recorder()
+    clf = MLPScratchClassifier((16,), max_iter=3, random_state=0).set_callbacks(recorder)
+    with pytest.raises(ValueError, match="X has values too large"):
+        clf.fit(X * 1.7e308, y)
+    assert recorder.torn_down == 1
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "_callback_fit_ctx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)  # and the estimator fits again
+    assert recorder.torn_down == 2 and clf.n_iter_ == 3
 
 
 @needs_callbacks

@@ -88,3 +88,40 @@ def test_integral_float_and_bool_classes_come_out_as_int64(data):
         labels, _ = run(model, X)
         assert labels.dtype == np.int64
         np.testing.assert_array_equal(labels, model.predict(X).astype(np.int64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multilabel_in_float32_and_float64_without_shape_warnings(data, dtype, capfd):
+    X, y = data
+    X = X.astype(dtype)
+    model = fit(MLPScratchClassifier((16,), max_iter=30, random_state=0), X, targets("multilabel", y, X))
+    onx = skscratch.to_onnx(model, X[:1])
+    label_type = onx.graph.output[0].type.tensor_type
+    assert [d.dim_value for d in label_type.shape.dim][1:] == [3]  # one label per output column
+    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, probabilities = session.run(None, {"X": X})
+    assert "MergeShapeInfo" not in capfd.readouterr().err  # onnxruntime found the declared shapes true
+    assert probabilities.dtype == dtype and labels.shape == (len(X), 3)
+    np.testing.assert_allclose(probabilities, model.predict_proba(X), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    assert 0 < labels.mean() < 1
+
+
+@pytest.mark.parametrize("label", [4, "only"])
+def test_one_class_model_converts(data, label):
+    X, _ = data
+    model = fit(MLPScratchClassifier((8,), max_iter=5, random_state=0), X, np.full(len(X), label))
+    labels, probabilities = run(model, X)
+    np.testing.assert_array_equal(probabilities, np.ones((len(X), 1), np.float32))
+    np.testing.assert_array_equal(labels.astype(str), np.full(len(X), str(label)))
+
+
+@pytest.mark.parametrize("Estimator", [MLPScratchClassifier, MLPScratchRegressor])
+def test_converting_an_unfitted_model_raises_not_fitted(data, Estimator):
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = data
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        skscratch.to_onnx(Estimator(), X[:1])
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        skscratch.to_onnx(make_pipeline(StandardScaler(), Estimator()), X[:1])
