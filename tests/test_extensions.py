@@ -12,6 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from conftest import weights
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
+from skscratch._dropout import dropout_masks
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -96,13 +97,13 @@ def test_balanced_class_weight_is_refused_by_partial_fit(digits01):
 
 
 def test_clipping_scales_the_gradient_to_the_norm_by_hand():
-    from skscratch._mlp import _clip_norm
+    from skscratch._training import clip_norm
 
     g = np.array([3.0, 4.0])  # norm 5
-    _clip_norm(g, 2.5)
+    clip_norm(g, 2.5)
     np.testing.assert_allclose(g, [1.5, 2.0])  # halved, norm 2.5
     g = np.array([0.3, 0.4])
-    _clip_norm(g, 2.5)
+    clip_norm(g, 2.5)
     np.testing.assert_allclose(g, [0.3, 0.4])  # under the limit: unchanged
 
 
@@ -218,9 +219,8 @@ def test_a_network_that_cannot_learn_says_so():
 
 
 def test_inverted_dropout_masks_preserve_the_expectation():
-    clf = MLPScratchClassifier()
     X = np.random.RandomState(0).normal(size=(20_000, 3))
-    masks = clf._dropout_masks([0.3, 0.0], [50, 7], X.astype(np.float32), 0, 123, np.dtype(np.float32))
+    masks = dropout_masks(X.astype(np.float32), [0.3, 0.0], [50, 7], step=0, seed=123, dtype=np.dtype(np.float32))
     assert masks[1] is None and masks[0].dtype == np.float32 and masks[0].shape == (20_000, 50)
     assert (masks[0] == 0).mean() == pytest.approx(0.3, abs=0.005)
     assert set(np.unique(masks[0])) == {0.0, np.float32(1 / 0.7)}
@@ -232,15 +232,14 @@ def test_inverted_dropout_masks_preserve_the_expectation():
 
 
 def test_dropout_masks_depend_on_the_sample_and_the_step():
-    clf = MLPScratchClassifier()
     X = np.random.RandomState(0).normal(size=(4, 3))
     X[2] = X[0]  # a repeated sample
-    step0 = clf._dropout_masks([0.5], [64], X, 0, 7, np.dtype(np.float64))[0]
-    step1 = clf._dropout_masks([0.5], [64], X, 1, 7, np.dtype(np.float64))[0]
+    step0 = dropout_masks(X, [0.5], [64], step=0, seed=7, dtype=np.dtype(np.float64))[0]
+    step1 = dropout_masks(X, [0.5], [64], step=1, seed=7, dtype=np.dtype(np.float64))[0]
     assert np.array_equal(step0[0], step0[2])  # same sample, same step: same mask
     assert not np.array_equal(step0[0], step0[1])
     assert not np.array_equal(step0[0], step1[0])  # a new step draws anew
-    other_seed = clf._dropout_masks([0.5], [64], X, 0, 8, np.dtype(np.float64))[0]
+    other_seed = dropout_masks(X, [0.5], [64], step=0, seed=8, dtype=np.dtype(np.float64))[0]
     assert not np.array_equal(step0, other_seed)
 
 

@@ -1,0 +1,573 @@
+"""BaseMLPScratch: what the classifier and the regressor share around the NumPy core.
+
+Parameters and their checks, the flat parameter vector behind ``coefs_`` and
+``intercepts_``, pickling, and the way through ``fit``, which reads straight
+down::
+
+    validate X, y -> encode the targets -> weigh the samples -> validation set
+    -> initialise the network -> train (_training: epochs of minibatches, or
+    _lbfgs: L-BFGS on the full batch) -> warn if it barely learned
+
+A subclass defines only what differs: how targets are checked, encoded and
+decoded, the output layer, and the validation score (the hooks below).
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import InconsistentVersionWarning
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+try:  # scikit-learn >= 1.9: the experimental callback API
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older scikit-learn: no callbacks, everything else works
+
+    class CallbackSupportMixin:
+        """Stand-in for scikit-learn < 1.9, which has no callback API."""
+
+from . import _guards, _network, _optimizers, _validation
+from ._dropout import dropout_rates
+from ._lbfgs import fit_lbfgs
+from ._optimizers import SGD, Adam, AdamW
+from ._training import History, StochasticTraining
+from ._version import __version__
+
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
+# the API pages the HTML repr links to (scikit-learn's convention, for our own site)
+DOCS_URL = "https://skscratch.readthedocs.io/en/latest/generated/skscratch.{estimator_name}.html"
+
+
+class SkscratchVersionWarning(InconsistentVersionWarning):
+    """A model pickled by another version of skscratch.
+
+    A subclass of scikit-learn's ``InconsistentVersionWarning`` (its
+    ``original_sklearn_version`` and ``current_sklearn_version`` attributes
+    hold skscratch versions here), so that filters and handlers written for
+    scikit-learn's warning catch it too.
+    """
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from skscratch version "
+            f"{self.original_sklearn_version} when using skscratch version "
+            f"{self.current_sklearn_version}. This might lead to breaking code or invalid "
+            "results. Use at your own risk. To move a model between versions, save it with "
+            "skscratch.save, whose format is versioned and checked on load."
+        )
+
+
+def _is_packed(arrays, flat):
+    """True if ``arrays`` are consecutive C-contiguous views filling ``flat``."""
+    offset = 0
+    for a in arrays:
+        if (
+            a.base is not flat
+            or not a.flags.c_contiguous
+            or a.ctypes.data != flat.ctypes.data + offset * flat.itemsize
+        ):
+            return False
+        offset += a.size
+    return offset == flat.size
+
+
+class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
+    """Base class of the skscratch multi-layer perceptrons.
+
+    Warning: do not use this class directly; use the derived estimators.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "warmup_iter": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "scoring": [None, str, callable],
+    }
+    _doc_link_module = "skscratch"
+    _doc_link_template = DOCS_URL
+
+    def __init__(self, **params):
+        """Store the constructor's arguments as attributes, nothing else.
+
+        A subclass lists every parameter in its own signature, which is what
+        ``get_params`` reads, and passes them all here.
+        """
+        for name, value in params.items():
+            setattr(self, name, value)
+
+    # ------------------------------------------------------------------
+    # The hooks: what a subclass defines (targets, output layer, validation score)
+
+    @abstractmethod
+    def _validate_input(self, X, y, reset):
+        """Validate X and y (and the kind of target); return X (float32 or float64) and y."""
+
+    @abstractmethod
+    def _encode_targets(self, y, first_pass, incremental, classes=None):
+        """The 2-D training targets Y; on a first pass, also learn the encoding (e.g. ``classes_``)."""
+
+    @abstractmethod
+    def _encode_validation_targets(self, y_val):
+        """Encode y_val as the training targets were, refusing what the encoding does not know."""
+
+    @abstractmethod
+    def _decode_targets(self, Y):
+        """The targets as the user gave them (labels), from encoded Y; what scorers compare with."""
+
+    @abstractmethod
+    def _output_activation(self, Y):
+        """Name of the output activation (which also picks the loss)."""
+
+    @abstractmethod
+    def _validation_loss_and_score(self, X, Y, sample_weight):
+        """(data loss, built-in score) of the current network on (X, encoded Y); NaN for both on overflow."""
+
+    def _stratify_labels(self, y):
+        """Labels to stratify the early-stopping split on (from the validated y), or None."""
+        return None
+
+    def _target_weights(self, y, incremental, sample_weight):
+        """Per-sample weights that y itself implies (class_weight), or None."""
+        return None
+
+    # ------------------------------------------------------------------
+    # Parameters
+
+    def _hidden_layer_sizes(self):
+        """``hidden_layer_sizes`` as a list of positive ints (ValueError otherwise)."""
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
+                raise ValueError(
+                    "hidden_layer_sizes must hold positive integers, got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+        return [int(size) for size in sizes]
+
+    def _dropout_rates(self, n_hidden):
+        """The dropout rate of each hidden layer, checked against the solver."""
+        rates = dropout_rates(self.dropout, n_hidden)
+        if any(rates) and self.solver not in STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"dropout needs a stochastic solver (sgd, adam, adamw), not {self.solver!r}: "
+                "L-BFGS's line search needs the same loss at every evaluation."
+            )
+        return rates
+
+    def _input_dtype(self):
+        """The dtype(s) validate_data may return for X."""
+        return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
+
+    @property
+    def _l2(self):
+        """The L2 penalty in the loss: alpha, except for adamw, which decays the weights instead."""
+        return 0.0 if self.solver == "adamw" else self.alpha
+
+    # ------------------------------------------------------------------
+    # Parameters: one flat vector, with coefs_ and intercepts_ as views.
+
+    def _layer_units(self):
+        return [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+
+    def _set_flat_params(self, flat, layer_units):
+        self._flat_params = flat
+        self.coefs_, self.intercepts_ = _network.unpack(flat, layer_units)
+
+    def _get_flat_params(self):
+        """The flat parameter vector behind ``coefs_`` and ``intercepts_``.
+
+        After unpickling, or when a user assigned new arrays to ``coefs_`` or
+        ``intercepts_``, the arrays are packed again into one vector.
+        """
+        flat = getattr(self, "_flat_params", None)
+        arrays = [*self.coefs_, *self.intercepts_]
+        if flat is None or not _is_packed(arrays, flat):
+            flat = np.concatenate([np.ravel(a) for a in arrays])
+            self._set_flat_params(flat, self._layer_units())
+        return flat
+
+    # ------------------------------------------------------------------
+    # Pickling: plain data, stamped with the version
+
+    def __getstate__(self):
+        # a copy: on Python >= 3.11 BaseEstimator returns our own __dict__ itself
+        state = dict(super().__getstate__())
+        # coefs_ and intercepts_ hold the values; the vector is rebuilt on demand
+        state.pop("_flat_params", None)
+        # plain data only, so that skops.io trusts nothing of ours but this class
+        if getattr(self, "_optimizer", None) is not None:
+            state["_optimizer"] = _optimizers.to_state(self._optimizer)
+        state["_skscratch_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved_version = state.pop("_skscratch_version", "pre-0.1.0")
+        if saved_version != __version__:
+            warnings.warn(SkscratchVersionWarning(
+                estimator_name=type(self).__name__,
+                current_sklearn_version=__version__,
+                original_sklearn_version=saved_version,
+            ))  # fmt: skip
+        if isinstance(state.get("_optimizer"), dict):
+            state["_optimizer"] = _optimizers.from_state(state["_optimizer"])
+        if isinstance(state.get("_best_params"), np.ndarray):  # writeable, even after mmap_mode="r"
+            state["_best_params"] = np.array(state["_best_params"])
+        super().__setstate__(state)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    # ------------------------------------------------------------------
+    # fit: validate, encode, initialise, train
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None, validation=None):
+        """Validate and encode the data, initialise the network, train it.
+
+        A call that raises before training starts (bad input, bad
+        parameters, a validation set that does not fit) leaves the
+        estimator exactly as it was; so does one that raises while training
+        a fresh network (input that overflows it), so a model fitted before
+        is not lost to a failed refit. (A network that goes on training,
+        with warm_start or partial_fit, is reset to its weights at the start
+        of the failing epoch by the code that raises.)
+        """
+        before = dict(self.__dict__)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        try:
+            prepared = self._prepare_fit(X, y, sample_weight, incremental, classes, validation, first_pass)
+        except Exception:
+            self._restore(before)
+            raise
+        try:
+            self._train(*prepared, incremental)
+        except Exception:
+            if first_pass:
+                self._restore(before)
+            raise
+        return self
+
+    # set by scikit-learn's callback machinery during a fit, which tears them down after it
+    _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+    def _restore(self, before):
+        """Put back the attributes a failed fit started with (the callbacks' own state stays)."""
+        callback_state = {k: v for k, v in vars(self).items() if k in self._CALLBACK_STATE}
+        self.__dict__.clear()
+        self.__dict__.update(before)
+        self.__dict__.update(callback_state)
+
+    def _prepare_fit(self, X, y, sample_weight, incremental, classes, validation, first_pass):
+        """Everything before the first update: checks, encoding, initialisation, the validation split.
+
+        Returns (X, Y, y, sample_weight, validation, dropout rates, random_state).
+        """
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        hidden_layer_sizes = self._hidden_layer_sizes()
+        dropout = self._dropout_rates(len(hidden_layer_sizes))  # bad rates refused before any work
+
+        X, y = self._validate_input(X, y, reset=first_pass)
+        if not first_pass:
+            # a network keeps the dtype it was created with
+            X = X.astype(self.coefs_[0].dtype, copy=False)
+        Y = self._encode_targets(y, first_pass, incremental, classes)
+        if Y.dtype != bool:  # real-valued targets train in the dtype of X
+            Y = Y.astype(X.dtype, copy=False)
+        sample_weight = self._training_weights(X, y, sample_weight, incremental)
+        if validation is not None:
+            validation = self._validate_validation_set(*validation, dtype=X.dtype)
+        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        random_state = check_random_state(self.random_state)
+
+        if first_pass:
+            self._initialize(Y, layer_units, X.dtype, random_state)
+        elif self._layer_units() != layer_units:
+            raise ValueError(
+                f"Cannot continue training: the fitted network has layer sizes "
+                f"{self._layer_units()}, but the data and hidden_layer_sizes give "
+                f"{layer_units}. Fit with warm_start=False to start a new network."
+            )
+        if self.early_stopping and validation is None and self.solver in STOCHASTIC_SOLVERS:
+            # no validation set given: split one off (drawn after the initial weights)
+            (X, Y, y, sample_weight), validation = _validation.split_off(
+                X, Y, y, sample_weight, fraction=self.validation_fraction, stratify=self._stratify_labels(y),
+                random_state=random_state, decode=self._decode_targets)
+        return X, Y, y, sample_weight, validation, dropout, random_state
+
+    def _train(self, X, Y, y, sample_weight, validation, dropout, random_state, incremental):
+        """Train with the chosen solver, telling the callbacks; warn if it barely learned."""
+        n_epochs_before = len(self.loss_curve_)
+        callbacks, callback_metadata = self._begin_callbacks(X, y, sample_weight, incremental)
+        stochastic = self.solver in STOCHASTIC_SOLVERS
+        if stochastic:
+            weighted = validation is not None and validation.sample_weight is not None
+            scorer = _validation.resolve_scorer(self, self.scoring, weighted)
+            StochasticTraining(self, X, Y, sample_weight, validation, scorer, dropout, random_state,
+                               incremental, callbacks, callback_metadata, y).run()
+        else:
+            fit_lbfgs(self, X, Y, sample_weight)
+        if callbacks is not None:
+            callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=callback_metadata,
+                                           reconstruction_attributes=self._reconstruction())
+        if not incremental:
+            _guards.warn_if_not_learned(self, Y, sample_weight, n_epochs_before, stochastic)
+
+    def _training_weights(self, X, y, sample_weight, incremental):
+        """The weight of each sample: ``sample_weight`` times the class weights, checked.
+
+        Refused with a ValueError: negative, NaN or infinite weights, weights
+        that are all zero, or whose sum overflows.
+        """
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        class_weights = self._target_weights(y, incremental, sample_weight)
+        if class_weights is None:
+            if sample_weight is None:
+                return None
+            what = "sample_weight"
+        else:  # class_weight multiplies sample_weight
+            class_weights = class_weights.astype(X.dtype, copy=False)
+            what = "class_weight" if sample_weight is None else "sample_weight times class_weight"
+            with np.errstate(over="ignore"):
+                sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
+        with np.errstate(over="ignore"):
+            total = sample_weight.sum()  # in the training dtype, where every batch's sum must fit
+        if not np.isfinite(total) or not np.isfinite(sample_weight).all():
+            raise ValueError(
+                f"The sample weights ({what}) are too large: their sum overflows "
+                f"{X.dtype.name}. Rescale them, e.g. divide them by their mean."
+            )
+        if not total > 0:
+            raise ValueError(
+                f"The sample weights ({what}) sum to zero: at least one sample needs a positive weight."
+            )
+        return sample_weight
+
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """The user's (X_val, y_val, sample_weight_val), checked like the training data, as a ValidationSet."""
+        X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = y_val.ravel()
+        if len(y_val) != X_val.shape[0]:
+            raise ValueError(f"X_val has {X_val.shape[0]} samples but y_val has {len(y_val)}.")
+        Y_val = self._encode_validation_targets(y_val)
+        if Y_val.dtype != bool:
+            Y_val = Y_val.astype(dtype, copy=False)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=dtype,
+                                                     ensure_non_negative=True)
+        return _validation.ValidationSet(X_val, Y_val, sample_weight_val, self._decode_targets)
+
+    def _initialize(self, Y, layer_units, dtype, random_state):
+        """A fresh network (scikit-learn's initial weights) and fresh records of training."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation(Y)
+        flat = _network.init_params(layer_units, self.activation, random_state, dtype)
+        self._set_flat_params(flat, layer_units)
+        self._optimizer = None
+        self._best_params = None  # a copy of the weights, with early stopping
+        self.loss_curve_ = []
+        self._history = []  # rows of history_
+        self._initial_loss = None  # the fresh network's loss, for the divergence guard
+        self._n_steps = 0  # minibatches trained on, which the dropout masks depend on
+        self._no_improvement_count = 0
+        if self.early_stopping and self.solver in STOCHASTIC_SOLVERS:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _new_optimizer(self, params):
+        """The optimizer the parameters ask for, over the flat vector ``params``."""
+        schedule = dict(lr_schedule=self.learning_rate, power_t=self.power_t,
+                        max_iter=self.max_iter, warmup_iter=self.warmup_iter)
+        if self.solver == "sgd":
+            return SGD(params, self.learning_rate_init, momentum=self.momentum,
+                       nesterov=self.nesterovs_momentum, **schedule)
+        adam = (params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+        if self.solver == "adamw":
+            n_weights = sum(W.size for W in self.coefs_)  # biases are not decayed
+            return AdamW(*adam, weight_decay=self.alpha, decay=slice(0, n_weights), **schedule)
+        return Adam(*adam, **schedule)
+
+    # ------------------------------------------------------------------
+    # The network: losses, gradients, logits
+
+    def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None,
+                            dropout_masks=None):
+        """Loss and gradient at the current weights; ``grads`` is flat or (coef, intercept) views."""
+        if isinstance(grads, np.ndarray):
+            grads = _network.unpack(grads, self._layer_units())
+        return _network.loss_and_gradients(
+            X, Y, self.coefs_, self.intercepts_, *grads,
+            self.activation, self.out_activation_,
+            self._l2 if alpha is None else alpha, sample_weight, normalizer, dropout_masks,
+        )  # fmt: skip
+
+    def _objective(self, X, Y, sample_weight):
+        """The loss J of the current weights on all of (X, Y), computed in chunks of rows.
+
+        Each chunk's share is normalised by the whole data's S, and the L2
+        penalty is added once, so the chunks add up to J (as the threads'
+        shards of a batch do).
+        """
+        params = self._get_flat_params()
+        grads = np.empty_like(params)
+        S = X.shape[0] if sample_weight is None else sample_weight.sum()
+        loss, alpha = 0.0, self._l2
+        for rows in gen_batches(X.shape[0], 4096):
+            sw = None if sample_weight is None else sample_weight[rows]
+            loss += self._loss_and_gradients(X[rows], Y[rows], sw, grads, alpha, S)
+            alpha = 0.0
+        return float(loss)
+
+    def _logits(self, X, check_input=True, check_finite=True):
+        """The output layer's pre-activation Z_L for X, shape (n_samples, n_outputs)."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=self._input_dtype(), reset=False)
+        Z = _network.forward(X, self.coefs_, self.intercepts_, self.activation, "identity")[-1]
+        if check_finite and not np.isfinite(Z).all():
+            if not all(np.isfinite(a).all() for a in [*self.coefs_, *self.intercepts_]):
+                raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")
+            raise ValueError(
+                "The forward pass overflowed: X has values too large for this "
+                f"network (largest |x| = {abs(X).max():.3g}). Scale the input "
+                "the way the training data was scaled."
+            )
+        return Z
+
+    def _validation_metrics(self, validation, scorer):
+        """The epoch's (validation loss, validation score), the score as ``scoring`` asks."""
+        loss, score = self._validation_loss_and_score(validation.X, validation.Y, validation.sample_weight)
+        if np.isnan(score):  # the network overflows on the validation data
+            return loss, score
+        return loss, _validation.validation_score(scorer, self, validation, loss, score)
+
+    # ------------------------------------------------------------------
+    # scikit-learn's callback API
+
+    def _begin_callbacks(self, X, y, sample_weight, incremental):
+        """The callback context of this fit (scikit-learn >= 1.9) and its metadata, or (None, None).
+
+        The fit is the root task and each epoch a subtask; a callback's
+        ``on_fit_task_end`` returning True stops training after that epoch.
+        """
+        if not hasattr(self, "_init_callback_context") or not (
+            getattr(self, "_skl_callbacks", None) or hasattr(self, "_parent_callback_ctx")
+        ):
+            return None, None
+        n_epochs = 1 if incremental else self.max_iter
+        context = self._init_callback_context(max_subtasks=n_epochs if self.solver in STOCHASTIC_SOLVERS else 0)
+        # kept in the fit's locals, never on self: the caller's weights must not end up in pickles
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        return context, metadata
+
+    def _reconstruction(self):
+        """The fitted state as it is now, for callbacks that score the network."""
+        return {"coefs_": [W.copy() for W in self.coefs_],
+                "intercepts_": [b.copy() for b in self.intercepts_]}
+
+    # ------------------------------------------------------------------
+    # Public
+
+    @property
+    def history_(self):
+        """Per-epoch training history, a DataFrame with one row per epoch (L-BFGS: iteration).
+
+        Columns: ``epoch`` (counted over every fit, warm starts and
+        ``partial_fit`` calls included), ``train_loss`` (``loss_curve_``),
+        ``val_loss`` and ``val_score`` (only when a validation set was used),
+        ``learning_rate`` (NaN for L-BFGS) and ``elapsed_s`` (seconds since
+        that fit began).
+        """
+        check_is_fitted(self)
+        return History(self._history).frame()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data. float32 input trains in float32, float64 input in
+            float64; other numeric input is converted to float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, non-negative with a positive sum.
+        X_val, y_val : array-like, default=None
+            A validation set (not in scikit-learn's MLP; the convention of
+            HistGradientBoosting). With ``early_stopping=True`` it replaces the
+            ``validation_fraction`` split; either way its loss and score go into
+            ``history_`` every epoch. Stochastic solvers only. Inside a
+            Pipeline, route it with metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``) and let the Pipeline
+            transform it with ``transform_input=["X_val"]``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together.")
+        validation = None
+        if X_val is not None:
+            if self.solver not in STOCHASTIC_SOLVERS:
+                raise ValueError("A validation set (X_val, y_val) needs a stochastic solver.")
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
+
+    def _check_solver(self):
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,128 @@
+"""The parameter and attribute sections both estimators share, written once.
+
+``fill_docstring`` puts them into each class docstring (at ``%(parameters)s``
+and ``%(attributes)s``), so that ``help()``, the API pages and the
+docstring test all read the same text.
+"""
+
+PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"}, \
+            default="relu"
+        Activation of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
+        tanh(x) or max(0, x), as in scikit-learn; and, beyond it,
+        "leaky_relu" max(x, 0.01 x), "elu" (x if x > 0 else exp(x) - 1) and
+        "gelu" x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    solver : {"lbfgs", "sgd", "adam", "adamw"}, default="adam"
+        "lbfgs" is SciPy's quasi-Newton L-BFGS-B on the full batch; "sgd" is
+        stochastic gradient descent with momentum; "adam" is Adam. Adam suits
+        thousands of samples or more; L-BFGS often wins on small data.
+        "adamw" (not in scikit-learn) is Adam with decoupled weight decay
+        (Loshchilov & Hutter, 2019): instead of adding the L2 term to the
+        loss, each step shrinks the weights (not the biases) by
+        ``learning_rate_init * alpha``. Its decay strength is ``alpha``, whose
+        useful range there is about 1e-3 to 1e-1 (PyTorch's default is 1e-2).
+    alpha : float, default=0.0001
+        Strength of the L2 penalty, ``alpha / (2 S) * sum ||W||^2``, where S is
+        the sum of the sample weights of the batch (its size when unweighted).
+        With ``solver="adamw"``, the strength of the decoupled weight decay.
+    batch_size : int or "auto", default="auto"
+        Minibatch size for the stochastic solvers; "auto" is
+        ``min(200, n_samples)``. L-BFGS uses the full batch.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Learning-rate schedule: constant; divided by ``(t + 1) ** power_t``
+        where t counts the samples seen; divided by 5 each time training stops
+        improving by ``tol``; or (not in scikit-learn) "cosine", annealed from
+        ``learning_rate_init`` to 0 over ``max_iter`` epochs as
+        ``(1 + cos(pi * epoch / max_iter)) / 2``. New behaviour: the schedule
+        applies to "sgd", "adam" and "adamw" alike, where scikit-learn applies
+        it to "sgd" only (with the default "constant" nothing differs).
+        A cosine schedule that runs all ``max_iter`` epochs has finished by
+        design, so it raises no ConvergenceWarning.
+    learning_rate_init : float, default=0.001
+        Initial learning rate of "sgd" and "adam".
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (L-BFGS).
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch (stochastic solvers).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the early-stopping split and the
+        shuffling. The same seed draws the same initial weights as
+        scikit-learn's MLP.
+    tol : float, default=1e-4
+        Training stops when the loss (or validation score) has not improved by
+        at least ``tol`` for ``n_iter_no_change`` consecutive epochs. For
+        L-BFGS it is the gradient tolerance.
+    verbose : bool, default=False
+        Print one line per epoch to stdout.
+    warm_start : bool, default=False
+        Reuse the previous solution as the starting point of ``fit``.
+    momentum : float, default=0.9
+        Momentum of "sgd", in [0, 1].
+    nesterovs_momentum : bool, default=True
+        Whether "sgd" uses Nesterov's momentum.
+    early_stopping : bool, default=False
+        Set aside ``validation_fraction`` of the training data, stop when the
+        score on it (accuracy for a classifier, R^2 for a regressor) stops
+        improving, and restore the best weights. A classifier's split is
+        stratified by class (not for multilabel targets). Stochastic solvers
+        only.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's first and second moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping (stochastic solvers).
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of L-BFGS.
+    dtype : {"float32", "float64"} or None, default=None
+        The floating-point type the network trains and predicts in. None
+        follows the input, as scikit-learn does: float32 input trains in
+        float32, anything else in float64. "float32" halves memory and about
+        halves training time, even behind a float64 step such as
+        StandardScaler. (Not in scikit-learn.)"""
+
+ATTRIBUTES_DOC = """    loss_ : float
+        The loss (data loss plus L2 penalty) of the last epoch (L-BFGS
+        iteration): ``loss_curve_[-1]``. An epoch's loss is the mean of its
+        minibatches' losses, weighted by their total sample weight. If the
+        last fit completed no epoch (it diverged in its first, or was
+        interrupted), ``n_iter_`` is 0 and ``loss_`` is the loss of the
+        weights kept, over all the training data. Always finite.
+    best_loss_ : float or None
+        The lowest training loss reached; None with early stopping.
+    loss_curve_ : list of float
+        The training loss after each epoch (each L-BFGS iteration).
+    validation_scores_ : list of float or None
+        The score (accuracy or R^2) on the validation split after each epoch,
+        with early stopping; else None.
+    best_validation_score_ : float or None
+        The best validation score, with early stopping; else None.
+    t_ : int
+        Number of training samples seen by the stochastic solver.
+    coefs_ : list of ndarray of shape (fan_in, fan_out)
+        Weight matrix of each layer.
+    intercepts_ : list of ndarray of shape (fan_out,)
+        Bias vector of each layer.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Feature names seen during fit, when X has string column names.
+    n_iter_ : int
+        Number of epochs (iterations) run by the last fit.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units."""
+
+
+
+
+def fill_docstring(cls):
+    """Put the shared parameter and attribute sections into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("%(parameters)s", PARAMETERS_DOC).replace("%(attributes)s", ATTRIBUTES_DOC)
+    return cls

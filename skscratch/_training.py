@@ -1,0 +1,286 @@
+"""The stochastic training loop (sgd, adam, adamw): epochs, minibatches, the stopping rule, history.
+
+One fit is one :class:`StochasticTraining`: the state that lives for that fit
+alone (the gradient buffers, the weights at the start of the epoch, the
+shuffled order, the dropout seed) is on it, not on the estimator. What
+outlives the fit (the weights, the optimizer, ``loss_curve_``, the stopping
+rule's counters, the history) is on the estimator, which saves it.
+
+An epoch reads as named steps::
+
+    shuffle -> for each minibatch: dropout masks -> forward, loss, backward
+    -> clip -> optimizer step -> divergence guard -> record -> callbacks
+    -> stopping rule
+"""
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_batches
+from sklearn.utils import shuffle as shuffle_indices
+
+from . import _guards, _parallel
+from ._dropout import dropout_masks
+
+
+class History:
+    """The rows behind ``history_``, one per epoch: ``new_epoch()``, then ``record(key=value, ...)``.
+
+    ``rows`` is the estimator's own list (pickles and the safe format keep
+    it), which this appends to.
+    """
+
+    COLUMNS = ["epoch", "train_loss", "val_loss", "val_score", "learning_rate", "elapsed_s"]
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def new_epoch(self):
+        self.rows.append({"epoch": len(self.rows) + 1})
+
+    def record(self, **values):
+        self.rows[-1].update(values)
+
+    def frame(self):
+        """The rows as a DataFrame; without validation columns if no epoch had validation data."""
+        frame = pd.DataFrame(self.rows, columns=self.COLUMNS)
+        if frame["val_loss"].isna().all():
+            frame = frame.drop(columns=["val_loss", "val_score"])
+        return frame
+
+    def __repr__(self):
+        return f"History({len(self.rows)} epochs)"
+
+
+def clip_norm(grads, max_norm):
+    """Scale ``grads`` in place so that its Euclidean norm is at most ``max_norm``."""
+    norm = np.sqrt(np.dot(grads, grads))
+    if norm > max_norm:
+        grads *= max_norm / norm
+
+
+def batch_size_for(batch_size, n_samples):
+    """The minibatch size: "auto" is min(200, n_samples); larger than the data, clipped (with a warning)."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+class StochasticTraining:
+    """One fit with a stochastic solver.
+
+    Parameters
+    ----------
+    model : BaseMLPScratch
+        The estimator, initialised; its weights, optimizer and records are updated in place.
+    X, Y, sample_weight : arrays
+        The training rows, their encoded targets and weights (or None).
+    validation : ValidationSet or None
+    scorer : None, "loss" or callable
+        How validation is scored (see ``_validation.resolve_scorer``).
+    dropout : list of float
+        The dropout rate of each hidden layer.
+    random_state : numpy.random.RandomState
+    incremental : bool
+        A ``partial_fit``: one epoch, the optimizer carried on.
+    callbacks : callback context or None, callback_metadata : dict or None
+        scikit-learn's callback API: the fit's context, each epoch a subtask.
+    y : array
+        The targets as given (for the callbacks).
+    """
+
+    def __init__(self, model, X, Y, sample_weight, validation, scorer, dropout, random_state, incremental,
+                 callbacks=None, callback_metadata=None, y=None):
+        self.model, self.X, self.Y, self.sample_weight = model, X, Y, sample_weight
+        self.validation, self.scorer, self.dropout = validation, scorer, dropout
+        self.random_state, self.incremental = random_state, incremental
+        self.callbacks, self.callback_metadata, self.y = callbacks, callback_metadata, y
+        self.params = model._get_flat_params()
+        if not incremental or model._optimizer is None:
+            model._optimizer = model._new_optimizer(self.params)
+        self._carry_over_stopping_state()
+        self.batch_size = batch_size_for(model.batch_size, X.shape[0])
+        layer_units = model._layer_units()
+        self.n_threads = _parallel.training_threads(X, self.batch_size, self.params.size)
+        self.gradient = _parallel.ShardedGradient(self.params, layer_units, self.n_threads)
+        self.sample_idx = np.arange(X.shape[0])
+        self.last_good = self.params.copy()  # the weights at the start of the current epoch
+        self.started = time.perf_counter()
+        self.hidden_units = layer_units[1:-1]
+        self.dropout_seed = random_state.randint(2**31) if any(dropout) else 0
+        self.history = History(model._history)
+
+    def _carry_over_stopping_state(self):
+        """The stopping rule's records, made to fit this fit's mode after a warm start in another."""
+        model = self.model
+        if model.early_stopping:
+            if model.validation_scores_ is None:  # warm start after a fit without it
+                model.validation_scores_, model.best_validation_score_ = [], -np.inf
+                model.best_loss_ = None
+            if model._best_params is None:
+                model._best_params = self.params.copy()
+        elif model.best_loss_ is None:  # warm start after a fit with early stopping
+            model.best_loss_ = np.inf
+
+    def run(self):
+        """Train epoch by epoch until max_iter, the stopping rule, divergence, a callback or Ctrl-C."""
+        model = self.model
+        try:
+            with _parallel.threads_for_training(self.n_threads), np.errstate(over="ignore", invalid="ignore"):
+                model.n_iter_ = 0
+                for _ in range(model.max_iter):
+                    if not self._epoch():
+                        break
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if model.n_iter_ == 0:  # no epoch completed: loss_ is that of the weights kept
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = model._objective(self.X, self.Y, self.sample_weight)
+            if not np.isfinite(loss):  # some samples overflow even the weights kept
+                _guards.raise_non_finite(model, loss, self.X, self.Y, self.sample_weight, self.params)
+            model.loss_ = loss
+        if model.early_stopping:
+            np.copyto(self.params, model._best_params)  # restore the best weights
+
+    def _epoch(self):
+        """One epoch; returns whether training goes on."""
+        model = self.model
+        if model.shuffle:
+            self.sample_idx = shuffle_indices(self.sample_idx, random_state=self.random_state)
+        np.copyto(self.last_good, self.params)
+        epoch_context = None
+        if self.callbacks is not None:  # each epoch is a subtask
+            epoch_context = self.callbacks.subcontext(task_name="epoch")
+            epoch_context.call_on_fit_task_begin(estimator=model, X=self.X, y=self.y,
+                                                 metadata=self.callback_metadata)
+        loss = self._train_minibatches()
+        if _guards.has_diverged(loss, self.params, model._initial_loss):
+            np.copyto(self.params, self.last_good)
+            model._optimizer = None  # its moments saw the blow-up: start afresh
+            _guards.warn_diverged(model.n_iter_ + 1, loss, model._initial_loss, model.learning_rate_init)
+            return False
+        val_score = self._record(loss)
+        if epoch_context is not None and epoch_context.call_on_fit_task_end(
+            estimator=model, X=self.X, y=self.y, metadata=self.callback_metadata,
+            reconstruction_attributes=model._reconstruction(),
+        ):  # fmt: skip
+            return False  # a callback asked to stop
+        return not self._should_stop(val_score)
+
+    def _train_minibatches(self):
+        """Forward, backward and a step on every minibatch; the epoch's loss.
+
+        The epoch's loss is the mean of the minibatches' losses, each weighted
+        by its samples' total weight (minibatches of weight 0 are skipped). A
+        minibatch whose loss is not finite ends the epoch with that loss.
+        """
+        model, X, Y, params = self.model, self.X, self.Y, self.params
+        accumulated_loss, trained_weight = 0.0, 0.0
+        for batch in gen_batches(X.shape[0], self.batch_size):
+            idx = self.sample_idx[batch] if model.shuffle else batch
+            sw = None if self.sample_weight is None else self.sample_weight[idx]
+            batch_weight = batch.stop - batch.start if sw is None else float(sw.sum())
+            if not batch_weight > 0:
+                continue  # samples of weight 0 teach nothing
+            # forward, loss and backward
+            masks = dropout_masks(X[idx], self.dropout, self.hidden_units, step=model._n_steps,
+                                  seed=self.dropout_seed, dtype=params.dtype)
+            model._n_steps += 1
+            batch_loss = self.gradient(model._loss_and_gradients, X, Y, idx, sw, model._l2, masks)
+            if not np.isfinite(batch_loss):
+                if model.n_iter_ == 0:  # later epochs saw every sample pass
+                    self._check_input_is_to_blame(X[idx], Y[idx], sw)
+                return float(batch_loss)  # the weights diverged
+            if model._initial_loss is None:
+                model._initial_loss = batch_loss
+            accumulated_loss += batch_loss * batch_weight
+            trained_weight += batch_weight
+            # update
+            if model.max_grad_norm is not None:
+                clip_norm(self.gradient.grads, model.max_grad_norm)
+            model._optimizer.update_params(params, self.gradient.grads)
+        return float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss)
+
+    def _check_input_is_to_blame(self, X, Y, sample_weight):
+        """A minibatch's loss in the first epoch is not finite: is the input to blame?
+
+        The weights this epoch started with are restored. If the minibatch's
+        loss is not finite even with them, the input overflows the network: a
+        ValueError that names the culprit. Otherwise the weights diverged
+        during this epoch, which the caller handles. (In a later epoch every
+        sample has passed through the network before, so a non-finite loss
+        there is always divergence.)
+        """
+        model = self.model
+        np.copyto(self.params, self.last_good)
+        loss = model._loss_and_gradients(X, Y, sample_weight, np.empty_like(self.params))
+        if not np.isfinite(loss):
+            model._optimizer = None
+            _guards.raise_non_finite(model, loss, X, Y, sample_weight, self.last_good)
+
+    def _record(self, loss):
+        """The epoch's records: loss_, loss_curve_, t_, the validation metrics, history. Its val score."""
+        model = self.model
+        model.n_iter_ += 1
+        model.loss_ = loss
+        model.t_ += self.X.shape[0]
+        model.loss_curve_.append(loss)
+        self.history.new_epoch()
+        self.history.record(train_loss=loss)
+        val_score = None
+        if self.validation is not None:
+            val_loss, val_score = model._validation_metrics(self.validation, self.scorer)
+            self.history.record(val_loss=val_loss, val_score=val_score)
+        self.history.record(learning_rate=model._optimizer.rate, elapsed_s=time.perf_counter() - self.started)
+        if model.verbose:
+            print("Iteration %d, loss = %.8f" % (model.n_iter_, model.loss_))
+        return val_score
+
+    def _should_stop(self, val_score):
+        """The stopping rule, after an epoch: no improvement for n_iter_no_change epochs, or max_iter."""
+        model = self.model
+        self._update_no_improvement_count(val_score)
+        model._optimizer.iteration_ends(model.t_)
+        if model._no_improvement_count > model.n_iter_no_change:
+            watched = "Validation score" if model.early_stopping else "Training loss"
+            msg = "%s did not improve more than tol=%f for %d consecutive epochs." % (
+                watched, model.tol, model.n_iter_no_change)
+            if model._optimizer.trigger_stopping(msg, model.verbose):
+                return True
+            model._no_improvement_count = 0
+        if self.incremental:
+            return True
+        if model.n_iter_ == model.max_iter and model.learning_rate != "cosine":
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                "the optimization hasn't converged yet." % model.max_iter,
+                ConvergenceWarning,
+            )
+        return False
+
+    def _update_no_improvement_count(self, score):
+        """Count the epochs without a ``tol`` improvement; keep the best weights with early stopping."""
+        model = self.model
+        if model.early_stopping:
+            model.validation_scores_.append(score)
+            if model.verbose:
+                print("Validation score: %f" % score)
+            if score < model.best_validation_score_ + model.tol:
+                model._no_improvement_count += 1
+            else:
+                model._no_improvement_count = 0
+            if score > model.best_validation_score_:
+                model.best_validation_score_ = score
+                np.copyto(model._best_params, self.params)
+        else:
+            if model.loss_curve_[-1] > model.best_loss_ - model.tol:
+                model._no_improvement_count += 1
+            else:
+                model._no_improvement_count = 0
+            if model.loss_curve_[-1] < model.best_loss_:
+                model.best_loss_ = model.loss_curve_[-1]
