@@ -12,12 +12,16 @@ A subclass defines only what differs: how targets are checked, encoded and
 decoded, the output layer, and the validation score (the hooks below).
 """
 
+from __future__ import annotations
+
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -27,7 +31,7 @@ try:  # scikit-learn >= 1.9: the experimental callback API
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # older scikit-learn: no callbacks, everything else works
 
-    class CallbackSupportMixin:
+    class CallbackSupportMixin:  # type: ignore[no-redef]
         """Stand-in for scikit-learn < 1.9, which has no callback API."""
 
 from . import _guards, _network, _optimizers, _validation
@@ -36,6 +40,29 @@ from ._lbfgs import fit_lbfgs
 from ._optimizers import SGD, Adam, AdamW
 from ._training import History, StochasticTraining
 from ._version import __version__
+
+if TYPE_CHECKING:  # scikit-learn's decorators keep a method's signature; mypy is told so here
+    _Method = TypeVar("_Method", bound=Callable[..., Any])
+
+    def fit_context(prefer_skip_nested_validation: bool) -> Callable[[_Method], _Method]: ...
+
+    def available_if(check: Callable[[Any], Any]) -> Callable[[_Method], _Method]: ...
+else:
+    from sklearn.base import _fit_context as fit_context
+    from sklearn.utils.metaestimators import available_if
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
+    from scipy.sparse import sparray, spmatrix
+    from typing_extensions import Self
+
+# the types the public API is annotated with
+MatrixLike = Union["ArrayLike", "spmatrix", "sparray"]  # X: dense, a DataFrame, or SciPy sparse
+Activation = Literal["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"]
+Solver = Literal["lbfgs", "sgd", "adam", "adamw"]
+Schedule = Literal["constant", "invscaling", "adaptive", "cosine"]
+DType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64]]
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 # the API pages the HTML repr links to (scikit-learn's convention, for our own site)
@@ -509,7 +536,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     # Public
 
     @property
-    def history_(self):
+    def history_(self) -> pd.DataFrame:
         """Per-epoch training history, a DataFrame with one row per epoch (L-BFGS: iteration).
 
         Columns: ``epoch`` (counted over every fit, warm starts and
@@ -521,8 +548,10 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         check_is_fitted(self)
         return History(self._history).frame()
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            X_val: MatrixLike | None = None, y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> Self:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters

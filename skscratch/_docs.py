@@ -19,9 +19,11 @@ PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,)
         thousands of samples or more; L-BFGS often wins on small data.
         "adamw" (not in scikit-learn) is Adam with decoupled weight decay
         (Loshchilov & Hutter, 2019): instead of adding the L2 term to the
-        loss, each step shrinks the weights (not the biases) by
-        ``learning_rate_init * alpha``. Its decay strength is ``alpha``, whose
-        useful range there is about 1e-3 to 1e-1 (PyTorch's default is 1e-2).
+        loss, each step multiplies the weights (not the biases) by
+        ``1 - rate * alpha``, ``rate`` being the step's scheduled learning
+        rate (``learning_rate_init`` under the "constant" schedule). Its
+        decay strength is ``alpha``, whose useful range there is about 1e-3
+        to 1e-1 (PyTorch's default is 1e-2).
     alpha : float, default=0.0001
         Strength of the L2 penalty, ``alpha / (2 S) * sum ||W||^2``, where S is
         the sum of the sample weights of the batch (its size when unweighted).
@@ -30,17 +32,20 @@ PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,)
         Minibatch size for the stochastic solvers; "auto" is
         ``min(200, n_samples)``. L-BFGS uses the full batch.
     learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        Learning-rate schedule: constant; divided by ``(t + 1) ** power_t``
-        where t counts the samples seen; divided by 5 each time training stops
-        improving by ``tol``; or (not in scikit-learn) "cosine", annealed from
+        Learning-rate schedule of every stochastic solver ("sgd", "adam" and
+        "adamw"; scikit-learn applies it to "sgd" only, which with the
+        default "constant" makes no difference): "constant";
+        "invscaling", ``learning_rate_init / (t + 1) ** power_t`` where t
+        counts the samples seen; "adaptive", divided by 5 each time training
+        stops improving by ``tol`` (training stops when it falls below
+        1e-6); or (not in scikit-learn) "cosine", annealed from
         ``learning_rate_init`` to 0 over ``max_iter`` epochs as
-        ``(1 + cos(pi * epoch / max_iter)) / 2``. New behaviour: the schedule
-        applies to "sgd", "adam" and "adamw" alike, where scikit-learn applies
-        it to "sgd" only (with the default "constant" nothing differs).
-        A cosine schedule that runs all ``max_iter`` epochs has finished by
-        design, so it raises no ConvergenceWarning.
+        ``(1 + cos(pi * epoch / max_iter)) / 2``. A cosine schedule that
+        runs all ``max_iter`` epochs has finished by design, so it raises no
+        ConvergenceWarning.
     learning_rate_init : float, default=0.001
-        Initial learning rate of "sgd" and "adam".
+        Initial learning rate of the stochastic solvers ("sgd", "adam",
+        "adamw").
     power_t : float, default=0.5
         Exponent of the "invscaling" schedule.
     max_iter : int, default=200
@@ -71,10 +76,12 @@ PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,)
         only.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's first and second moment estimates, in [0, 1).
+    beta_1 : float, default=0.9
+        Decay rate of the first moment estimates of "adam" and "adamw", in [0, 1).
+    beta_2 : float, default=0.999
+        Decay rate of the second moment estimates of "adam" and "adamw", in [0, 1).
     epsilon : float, default=1e-8
-        Adam's numerical-stability term.
+        Numerical-stability term of "adam" and "adamw".
     n_iter_no_change : int, default=10
         Epochs without ``tol`` improvement before stopping (stochastic solvers).
     max_fun : int, default=15000
@@ -84,7 +91,32 @@ PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,)
         follows the input, as scikit-learn does: float32 input trains in
         float32, anything else in float64. "float32" halves memory and about
         halves training time, even behind a float64 step such as
-        StandardScaler. (Not in scikit-learn.)"""
+        StandardScaler. (Not in scikit-learn.)
+    max_grad_norm : float or None, default=None
+        If set, every minibatch gradient (of the whole flat parameter vector)
+        whose Euclidean norm exceeds it is scaled down to that norm before the
+        optimizer's step. Stochastic solvers only. (Not in scikit-learn.)
+    warmup_iter : int, default=0
+        Linear learning-rate warm-up: the first ``warmup_iter`` epochs use
+        ``rate * (epoch + 1) / warmup_iter``; a "cosine" schedule then anneals
+        over the remaining epochs. Stochastic solvers only. (Not in
+        scikit-learn.)
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Inverted dropout on the hidden layers while training: each hidden
+        unit's output is set to 0 with this probability (one rate for every
+        hidden layer, or one per layer, each in [0, 1)) and the kept ones are
+        scaled by ``1 / (1 - rate)``; off when predicting. The masks are a
+        hash of the sample, the unit and the step, so a sample weight of 2
+        trains exactly as two copies. Stochastic solvers only. (Not in
+        scikit-learn.)
+    scoring : str, callable or None, default=None
+        The validation score that early stopping watches and that
+        ``validation_scores_`` and ``history_`` record: None for the
+        estimator's own (accuracy, R^2), "loss" for minus the validation
+        loss, a scikit-learn scorer name ("f1_macro", "neg_log_loss", ...),
+        or a callable ``scorer(estimator, X, y)``, which is passed
+        ``sample_weight`` only if it takes it. Greater is better. (Not in
+        scikit-learn.)"""
 
 ATTRIBUTES_DOC = """    loss_ : float
         The loss (data loss plus L2 penalty) of the last epoch (L-BFGS
@@ -98,10 +130,10 @@ ATTRIBUTES_DOC = """    loss_ : float
     loss_curve_ : list of float
         The training loss after each epoch (each L-BFGS iteration).
     validation_scores_ : list of float or None
-        The score (accuracy or R^2) on the validation split after each epoch,
-        with early stopping; else None.
+        The validation score (as ``scoring`` says; by default accuracy or
+        R^2) after each epoch, with early stopping; else None.
     best_validation_score_ : float or None
-        The best validation score, with early stopping; else None.
+        The best of ``validation_scores_``, with early stopping; else None.
     t_ : int
         Number of training samples seen by the stochastic solver.
     coefs_ : list of ndarray of shape (fan_in, fan_out)
@@ -117,9 +149,11 @@ ATTRIBUTES_DOC = """    loss_ : float
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        Number of output units."""
-
-
+        Number of output units.
+    history_ : pandas.DataFrame
+        One row per epoch (L-BFGS: per iteration), over every fit: ``epoch``,
+        ``train_loss``, ``val_loss`` and ``val_score`` (with a validation
+        set), ``learning_rate``, ``elapsed_s``. (Not in scikit-learn.)"""
 
 
 def fill_docstring(cls):

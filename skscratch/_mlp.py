@@ -7,22 +7,30 @@ targets are checked, encoded and decoded, the output layer, the score, and
 the prediction methods.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from ._activations import ACTIVATIONS
-from ._base import BaseMLPScratch, SkscratchVersionWarning  # noqa: F401 (SkscratchVersionWarning: its old home)
+from ._base import BaseMLPScratch, SkscratchVersionWarning, available_if, fit_context  # noqa: F401 (the warning's old home)
 from ._losses import LOSSES
 from ._docs import fill_docstring
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._base import Activation, DType, MatrixLike, Schedule, Self, Solver
 
 def _arguments(local_variables):
     """A constructor's arguments, from its ``locals()``."""
@@ -99,37 +107,37 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Activation = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dtype=None,
-        max_grad_norm=None,
-        warmup_iter=0,
-        dropout=0.0,
-        scoring=None,
-        class_weight=None,
-    ):
+        solver: Solver = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | Literal["auto"] = "auto",
+        learning_rate: Schedule = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dtype: DType | None = None,
+        max_grad_norm: float | None = None,
+        warmup_iter: int = 0,
+        dropout: float | Sequence[float] = 0.0,
+        scoring: str | Callable[..., float] | None = None,
+        class_weight: Mapping[Any, float] | Literal["balanced"] | None = None,
+    ) -> None:
         super().__init__(**_arguments(locals()))
 
     _parameter_constraints: dict = {
@@ -275,7 +283,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     def _decode_targets(self, Y):
         return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[Any]:
         """Predict class labels.
 
         Parameters
@@ -295,7 +303,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             Z.ravel() if self.n_outputs_ == 1 else Z, threshold=0
         )
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Probability estimates.
 
         Parameters
@@ -318,7 +326,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             Z = np.hstack([-Z, Z])
         return ACTIVATIONS[self.out_activation_](Z)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Log of the probability estimates, ``log(predict_proba(X))``.
 
         Parameters
@@ -336,9 +344,32 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 
+    def score(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Return the mean accuracy on the given test data and labels.
+
+        As scikit-learn's ``ClassifierMixin.score``: for multilabel targets
+        the subset accuracy, each sample's whole label set right.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels for X.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` against y.
+        """
+        return float(super().score(X, y, sample_weight=sample_weight))
+
     @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Update the model with a single epoch over the given data.
 
         Parameters
@@ -432,37 +463,37 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
 
     def __init__(
         self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        loss: Literal["squared_error", "poisson"] = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Activation = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dtype=None,
-        max_grad_norm=None,
-        warmup_iter=0,
-        dropout=0.0,
-        scoring=None,
-    ):
+        solver: Solver = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | Literal["auto"] = "auto",
+        learning_rate: Schedule = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dtype: DType | None = None,
+        max_grad_norm: float | None = None,
+        warmup_iter: int = 0,
+        dropout: float | Sequence[float] = 0.0,
+        scoring: str | Callable[..., float] | None = None,
+    ) -> None:
         super().__init__(**_arguments(locals()))
 
     def _validate_input(self, X, y, reset):
@@ -518,7 +549,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
     def _decode_targets(self, Y):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Predict using the multi-layer perceptron.
 
         Parameters
@@ -535,7 +566,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         P = self._predictions(X)
         return P.ravel() if P.shape[1] == 1 else P
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Return the coefficient of determination R^2 of the prediction.
 
         As scikit-learn's ``RegressorMixin.score``, with y checked first, so
@@ -559,8 +590,8 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         return super().score(X, y, sample_weight=sample_weight)
 
     @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Update the model with a single epoch over the given data.
 
         Parameters

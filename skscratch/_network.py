@@ -85,7 +85,7 @@ def init_params(layer_units, activation, random_state, dtype=np.float64):
     flat = np.empty(n_params(layer_units), dtype=dtype)
     coefs, intercepts = unpack(flat, layer_units)
     factor = 2.0 if activation == "logistic" else 6.0
-    for W, b in zip(coefs, intercepts):
+    for W, b in zip(coefs, intercepts, strict=True):
         bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
         W[...] = random_state.uniform(-bound, bound, W.shape)
         b[...] = random_state.uniform(-bound, bound, b.shape)
@@ -108,7 +108,7 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
     """
     activations = [X]
     last = len(coefs) - 1
-    for l, (W, b) in enumerate(zip(coefs, intercepts)):
+    for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         Z = activations[-1] @ W  # Z_l = A_{l-1} W_l + b_l
         Z += b
         if preactivations is not None and l != last:

@@ -69,7 +69,7 @@ class _Graph:
         """The network's output (after the output activation)."""
         A = self.node("Cast", [X], to=self.proto_dtype)
         n_layers = len(model.coefs_)
-        for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
             Z = self.node("Add", [self.node("MatMul", [A, self.constant(W, "coef")]),
                                   self.constant(b, "intercept")])
             A = self.activation(model.activation if i < n_layers - 1 else model.out_activation_, Z)

@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_iris
 
+# programs for the type checker (test_typing.py), not modules to import: one holds deliberate mistakes
+collect_ignore_glob = ["typing/*"]
+
 
 @pytest.fixture(scope="session")
 def iris():
@@ -25,6 +28,6 @@ def weights(clf):
 def assert_same_weights(a, b):
     """Bit-for-bit equal weights, shapes and dtypes."""
     assert len(weights(a)) == len(weights(b))
-    for wa, wb in zip(weights(a), weights(b)):
+    for wa, wb in zip(weights(a), weights(b), strict=True):
         assert wa.dtype == wb.dtype and wa.shape == wb.shape
         assert np.array_equal(wa, wb)

@@ -126,7 +126,7 @@ def test_wrong_n_features_at_partial_fit(iris):
     with pytest.raises(ValueError, match="X has 3 features, but MLPScratchClassifier is expecting 4"):
         clf.partial_fit(X[:, :3], y)
     # the failed call left the model untouched
-    for w, w0 in zip(all_weights(clf), before):
+    for w, w0 in zip(all_weights(clf), before, strict=True):
         np.testing.assert_array_equal(w, w0)
 
 
@@ -266,7 +266,7 @@ def test_nan_weights_raise_at_predict(fitted_iris, iris, where, method):
 def logits_of(clf, X):
     """The output layer's pre-activation, computed here (relu network)."""
     A = X
-    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
         A = np.maximum(A @ W + b, 0)
     return A @ clf.coefs_[-1] + clf.intercepts_[-1]
 

@@ -44,7 +44,7 @@ def check_consistent(model, curve_before, t_before, n_train):
 def objective(model, X, y):
     """J = mean log-loss + alpha / (2 n) sum ||W||^2, computed here for a relu softmax network."""
     A = X
-    for W, b in zip(model.coefs_[:-1], model.intercepts_[:-1]):
+    for W, b in zip(model.coefs_[:-1], model.intercepts_[:-1], strict=True):
         A = np.maximum(A @ W + b, 0)
     Z = A @ model.coefs_[-1] + model.intercepts_[-1]
     index = np.searchsorted(model.classes_, y)
@@ -119,7 +119,7 @@ def test_divergence_of_a_warm_start_after_good_epochs(digits01):
         model.fit(X, y)
     check_consistent(model, curve, t_before, X.shape[0])
     assert model.n_iter_ == 0 and len(model.loss_curve_) == 3
-    for W, W0 in zip(model.coefs_, kept):  # the last good epoch's weights
+    for W, W0 in zip(model.coefs_, kept, strict=True):  # the last good epoch's weights
         np.testing.assert_array_equal(W, W0)
     assert model.loss_ == pytest.approx(objective(model, X, y), rel=1e-12)
 
@@ -151,7 +151,7 @@ def test_divergence_in_a_later_epoch(digits01):
     assert model.n_iter_ == 2
     check_consistent(model, 0, 0, X.shape[0])
     twin = fit_quietly(MLPScratchClassifier((16,), max_iter=2, random_state=0), X, y)
-    for W, W2 in zip(model.coefs_, twin.coefs_):
+    for W, W2 in zip(model.coefs_, twin.coefs_, strict=True):
         np.testing.assert_array_equal(W, W2)
 
 
@@ -215,7 +215,7 @@ def test_a_batch_skipped_for_zero_weight_does_not_change_loss(digits01):
     # the same training, up to rounding (weighted sums add up in another order)
     np.testing.assert_allclose(weighted.loss_curve_, alone.loss_curve_, rtol=1e-12)
     assert weighted.loss_ == pytest.approx(alone.loss_, rel=1e-12)
-    for a, b in zip(weighted.coefs_, alone.coefs_):
+    for a, b in zip(weighted.coefs_, alone.coefs_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
@@ -271,7 +271,7 @@ def test_a_failed_refit_loses_nothing(iris, bad_call):
             bad_call(model, X, y)
     model.set_params(class_weight=None, early_stopping=False, scoring=None)
     assert set(vars(model)) == set(before)
-    for W, W0 in zip(model.coefs_, coefs):
+    for W, W0 in zip(model.coefs_, coefs, strict=True):
         np.testing.assert_array_equal(W, W0)
     np.testing.assert_array_equal(model.predict_proba(X), proba)
     assert model.n_features_in_ == 4 and model.loss_curve_ == before["loss_curve_"]

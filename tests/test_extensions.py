@@ -59,7 +59,7 @@ def test_balanced_class_weight_equals_the_matching_sample_weight(digits01, solve
     balanced = MLPScratchClassifier(class_weight="balanced", **params).fit(X, y)
     per_class = compute_class_weight("balanced", classes=np.unique(y), y=y)
     weighted = MLPScratchClassifier(**params).fit(X, y, sample_weight=per_class[y])
-    for a, b in zip(weights(balanced), weights(weighted)):
+    for a, b in zip(weights(balanced), weights(weighted), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
@@ -71,7 +71,7 @@ def test_class_weight_dict_multiplies_sample_weight(digits01):
     params = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
     a = MLPScratchClassifier(class_weight=class_weight, **params).fit(X, y, sample_weight=sw)
     b = MLPScratchClassifier(**params).fit(X, y, sample_weight=sw * (1.0 + y))
-    for wa, wb in zip(weights(a), weights(b)):
+    for wa, wb in zip(weights(a), weights(b), strict=True):
         np.testing.assert_allclose(wa, wb, rtol=1e-12, atol=1e-14)
 
 
@@ -270,10 +270,14 @@ def test_dropout_per_layer_and_its_errors(digits01):
         MLPScratchClassifier((32,), dropout=(1.0,)).fit(X, y)
     with pytest.raises(ValueError, match="stochastic solver"):
         MLPScratchClassifier((32,), dropout=0.2, solver="lbfgs").fit(X, y)
-    # no dropout, no change: the defaults give scikit-learn's model
-    a = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y / 9.0)
-    b = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, dropout=0.0, random_state=0).fit(X, y / 9.0)
-    assert all(np.array_equal(u, v) for u, v in zip(weights(a), weights(b)))
+    # no dropout, no change: a rate of 0, for all or per layer, gives scikit-learn's model
+    from sklearn.neural_network import MLPRegressor
+
+    reference = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y / 9.0)
+    for rates in (0.0, (0.0,), [0]):
+        ours = MLPScratchRegressor(hidden_layer_sizes=(8,), max_iter=3, dropout=rates, random_state=0).fit(X, y / 9.0)
+        for u, v in zip(weights(ours), weights(reference), strict=True):
+            np.testing.assert_allclose(u, v, rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------

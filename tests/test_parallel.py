@@ -16,6 +16,20 @@ def force_threads(monkeypatch):
     monkeypatch.setattr(_parallel, "CHUNK", 512)  # several chunks even for a small net
 
 
+@pytest.fixture
+def thread_counts(monkeypatch):
+    """The number of threads each fit split its minibatches over, in order."""
+    counts = []
+    original = _parallel.ShardedGradient.__init__
+
+    def spy(self, params, layer_units, n_threads):
+        counts.append(n_threads)
+        original(self, params, layer_units, n_threads)
+
+    monkeypatch.setattr(_parallel.ShardedGradient, "__init__", spy)
+    return counts
+
+
 def test_threads_are_used_only_where_they_pay(monkeypatch):
     monkeypatch.setattr(_parallel, "N_CORES", 2)
     assert _parallel.n_threads_for(200, 1_000) == 1
@@ -47,7 +61,7 @@ def test_a_blas_limit_around_fit_is_respected(digits01, force_threads, monkeypat
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 @pytest.mark.parametrize("shuffle", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_sharded_training_equals_one_thread_to_rounding(digits01, force_threads, monkeypatch,
+def test_sharded_training_equals_one_thread_to_rounding(digits01, force_threads, monkeypatch, thread_counts,
                                                          solver, shuffle, weighted):
     X, y = digits01
     sw = np.random.RandomState(0).uniform(0.2, 2.0, len(y)) if weighted else None
@@ -56,17 +70,18 @@ def test_sharded_training_equals_one_thread_to_rounding(digits01, force_threads,
     sharded = MLPScratchClassifier(**params).fit(X, y, sample_weight=sw)
     monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 10**18)
     single = MLPScratchClassifier(**params).fit(X, y, sample_weight=sw)
-    for a, b in zip(weights(sharded), weights(single)):
+    assert thread_counts == [2, 1]  # the comparison really is between two threads and one
+    for a, b in zip(weights(sharded), weights(single), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     np.testing.assert_allclose(sharded.loss_curve_, single.loss_curve_, rtol=1e-12)
     # and the same as scikit-learn's
     if not weighted:
         reference = MLPClassifier(**params).fit(X, y)
-        for a, b in zip(weights(sharded), weights(reference)):
+        for a, b in zip(weights(sharded), weights(reference), strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
 
 
-def test_sharded_partial_fit_in_float32(digits01, force_threads, monkeypatch):
+def test_sharded_partial_fit_in_float32(digits01, force_threads, monkeypatch, thread_counts):
     X, y = digits01[0].astype(np.float32), digits01[1]
 
     def train():
@@ -78,7 +93,8 @@ def test_sharded_partial_fit_in_float32(digits01, force_threads, monkeypatch):
     sharded = train()
     monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 10**18)
     single = train()
+    assert thread_counts == [2] * 5 + [1] * 5
     assert sharded.coefs_[0].dtype == np.float32
-    for a, b in zip(weights(sharded), weights(single)):
+    for a, b in zip(weights(sharded), weights(single), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
     assert sharded.score(X, y) > 0.9

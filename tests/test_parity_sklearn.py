@@ -43,11 +43,11 @@ def test_five_epochs_from_sklearn_weights(solver, activation, n_classes):
     ours.set_params(warm_start=True, max_iter=5).fit(X, y)
 
     assert ours.n_iter_ == reference.n_iter_ == 5
-    for ours_W, ref_W in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_):
+    for ours_W, ref_W in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):
         assert ours_W.dtype == np.float64
         np.testing.assert_allclose(ours_W, ref_W, rtol=0, atol=1e-8)
     # the weights moved: the comparison is not between two untouched copies
-    assert max(np.abs(W - W0).max() for W, W0 in zip(ours.coefs_, start)) > 1e-3
+    assert max(np.abs(W - W0).max() for W, W0 in zip(ours.coefs_, start, strict=True)) > 1e-3
     np.testing.assert_allclose(ours.loss_curve_[-5:], reference.loss_curve_[-5:], rtol=1e-10)
 
 
@@ -59,7 +59,7 @@ def test_same_seed_same_model_as_sklearn(solver):
     params = dict(hidden_layer_sizes=(32,), solver=solver, max_iter=15, random_state=3)
     ours = MLPScratchClassifier(**params).fit(X, y)
     reference = MLPClassifier(**params).fit(X, y)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_):
+    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)
     np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), rtol=0, atol=1e-8)
     assert ours.n_iter_ == reference.n_iter_
@@ -71,7 +71,7 @@ def test_initial_weights_are_glorot_uniform_like_sklearn():
         with pytest.warns(ConvergenceWarning):
             ours = MLPScratchClassifier((50,), activation=activation, solver="sgd",
                                         learning_rate_init=1e-12, max_iter=1, random_state=0).fit(X, y)
-        for W, b in zip(ours.coefs_, ours.intercepts_):
+        for W, b in zip(ours.coefs_, ours.intercepts_, strict=True):
             bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
             assert np.abs(W).max() <= bound and np.abs(W).max() > 0.95 * bound
             assert np.abs(b).max() <= bound
@@ -116,9 +116,9 @@ def test_regressor_five_epochs_from_sklearn_weights(solver, activation, target):
     ours.set_params(warm_start=True, max_iter=5).fit(X, y)
 
     assert ours.n_iter_ == reference.n_iter_ == 5
-    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_):
+    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)
-    assert max(np.abs(W - W0).max() for W, W0 in zip(ours.coefs_, start)) > 1e-4
+    assert max(np.abs(W - W0).max() for W, W0 in zip(ours.coefs_, start, strict=True)) > 1e-4
     np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=0, atol=1e-8)
     # the reported loss is the same for one output (for several, scikit-learn
     # reports the outputs' mean squared error while descending their sum)

@@ -105,7 +105,7 @@ def test_warm_start_continues_from_previous_weights(digits01):
     assert warm.n_iter_ == 2 and straight.n_iter_ == 5
     assert warm.t_ == straight.t_ == 5 * X.shape[0]
     # the second fit did train
-    assert any(not np.array_equal(w, w3) for w, w3 in zip(weights(warm), after_3))
+    assert any(not np.array_equal(w, w3) for w, w3 in zip(weights(warm), after_3, strict=True))
     # without warm_start the second fit starts afresh instead
     cold = MLPScratchClassifier(max_iter=3, **params).fit(X, y)
     cold.set_params(max_iter=2).fit(X, y)
@@ -123,7 +123,7 @@ def test_warm_start_matches_sklearn(digits01, solver):
     ref.set_params(max_iter=3).fit(X, y)
     assert ours.n_iter_ == ref.n_iter_
     # the same maths, summed in another order: equal to rounding, far inside 1e-8
-    for a, b in zip(weights(ours), weights(ref)):
+    for a, b in zip(weights(ours), weights(ref), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 if solver == "lbfgs" else 1e-11)
 
 
@@ -171,7 +171,7 @@ def test_early_stopping_restores_best_weights_on_validation_split(early_stopped,
     assert np.argmax(clf.validation_scores_) + 1 < clf.n_iter_
     # reproduce the split: the random state draws W then b of every layer, then splits
     rng = np.random.RandomState(EARLY["random_state"])
-    for W, b in zip(clf.coefs_, clf.intercepts_):
+    for W, b in zip(clf.coefs_, clf.intercepts_, strict=True):
         rng.uniform(-1, 1, W.shape)
         rng.uniform(-1, 1, b.shape)
     _, X_val, _, y_val = train_test_split(
@@ -265,7 +265,7 @@ def test_sparse_input_matches_dense(digits01, fmt):
     dense = MLPScratchClassifier(**params).fit(X, y)
     sparse = MLPScratchClassifier(**params).fit(X_sparse, y)
     assert sparse.n_iter_ == dense.n_iter_
-    for a, b in zip(weights(sparse), weights(dense)):
+    for a, b in zip(weights(sparse), weights(dense), strict=True):
         assert a.dtype == np.float64
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
     np.testing.assert_allclose(sparse.predict_proba(X_sparse), dense.predict_proba(X), rtol=0, atol=1e-10)
@@ -394,7 +394,7 @@ def test_matches_sklearn(both_fitted):
     assert ours.n_outputs_ == ref.n_outputs_
     assert ours.out_activation_ == ref.out_activation_
     np.testing.assert_array_equal(ours.classes_, ref.classes_)
-    for a, b in zip(weights(ours), weights(ref)):
+    for a, b in zip(weights(ours), weights(ref), strict=True):
         assert a.shape == b.shape and a.dtype == b.dtype
         # the same maths, summed in another order: equal to rounding, inside 1e-8
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 if solver == "lbfgs" else 1e-11)

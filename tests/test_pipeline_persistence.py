@@ -153,7 +153,7 @@ def test_assigned_coefs_after_load_keep_training(digits01, tmp_path, solver):
         reference.partial_fit(X, y)
 
     # the user's coefs_ and intercepts_ were updated, exactly as without the copy
-    for w, w0 in zip(weights(loaded), before):
+    for w, w0 in zip(weights(loaded), before, strict=True):
         assert not np.array_equal(w, w0)
     assert_same_weights(loaded, reference)
     assert loaded.predict_proba(X).tobytes() == reference.predict_proba(X).tobytes()

@@ -101,7 +101,7 @@ def test_warm_start_and_partial_fit(noisy_regression):
     incremental = MLPScratchRegressor(**params)
     for _ in range(6):
         incremental.partial_fit(X, y)
-    for a, b, c in zip(weights(straight), weights(warm), weights(incremental)):
+    for a, b, c in zip(weights(straight), weights(warm), weights(incremental), strict=True):
         assert np.array_equal(a, b) and np.array_equal(a, c)
     assert not hasattr(MLPScratchRegressor(solver="lbfgs"), "partial_fit")
 
@@ -164,7 +164,7 @@ def test_joblib_round_trip_and_resumed_partial_fit(noisy_regression, tmp_path):
     assert resumed.predict(X).tobytes() == joblib.load(tmp_path / "reg.joblib").predict(X).tobytes()
     for _ in range(2):
         resumed.partial_fit(X, y)
-    for a, b in zip(weights(straight), weights(resumed)):
+    for a, b in zip(weights(straight), weights(resumed), strict=True):
         assert np.array_equal(a, b)
 
 
