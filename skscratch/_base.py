@@ -246,6 +246,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     # Pickling: plain data, stamped with the version
 
     def __getstate__(self):
+        """Plain data to pickle: no flat vector (the views hold it), the optimizer as a dict, a version stamp."""
         # a copy: on Python >= 3.11 BaseEstimator returns our own __dict__ itself
         state = dict(super().__getstate__())
         # coefs_ and intercepts_ hold the values; the vector is rebuilt on demand
@@ -257,6 +258,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         return state
 
     def __setstate__(self, state):
+        """Warn if another skscratch version wrote it; rebuild the optimizer; make arrays writeable."""
         state = dict(state)
         saved_version = state.pop("_skscratch_version", "pre-0.1.0")
         if saved_version != __version__:
@@ -468,6 +470,11 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             self._l2 if alpha is None else alpha, sample_weight, normalizer, dropout_masks,
         )  # fmt: skip
 
+    def _loss(self, X, Y, sample_weight):
+        """The loss J of the current weights on (X, Y): a forward pass alone, no dropout."""
+        return _network.loss(X, Y, self.coefs_, self.intercepts_, self.activation, self.out_activation_,
+                             self._l2, sample_weight)
+
     def _objective(self, X, Y, sample_weight):
         """The loss J of the current weights on all of (X, Y), computed in chunks of rows.
 
@@ -589,6 +596,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
 
     def _check_solver(self):
+        """``partial_fit`` exists for the stochastic solvers only (AttributeError otherwise)."""
         if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "

@@ -33,7 +33,9 @@ UNSTABLE_RISE = 1.05  # ...and this much above its best: unstable
 
 
 def has_diverged(loss, params, initial_loss):
-    """Whether an epoch's loss (or the weights) blew up: not finite, or 10x the fresh network's."""
+    """Whether a loss (or the weights) blew up: not finite, or 10x the fresh network's (None: unchecked)."""
+    if loss is None:
+        return False
     if not (np.isfinite(loss) and np.isfinite(params).all()):
         return True
     return initial_loss is not None and loss > DIVERGENCE_FACTOR * initial_loss

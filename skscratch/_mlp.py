@@ -200,6 +200,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         return per_class[np.searchsorted(self.classes_, y)]
 
     def _validate_input(self, X, y, reset):
+        """X and y as scikit-learn's validate_data gives them; a column y becomes 1-D."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
             dtype=self._input_dtype(), reset=reset,
@@ -497,6 +498,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         super().__init__(**_arguments(locals()))
 
     def _validate_input(self, X, y, reset):
+        """X and numeric, finite y; for loss="poisson", y >= 0."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
             y_numeric=True, dtype=self._input_dtype(), reset=reset,

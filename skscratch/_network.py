@@ -122,6 +122,21 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
     return activations
 
 
+def objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S):
+    """J = sum_i s_i loss(y_i, z_i) / S + alpha / (2 S) * sum_l ||W_l||^2, from the logits Z_out."""
+    losses = LOSSES[out_activation](Y, Z_out)
+    squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs) if alpha else 0.0
+    weighted_sum = losses.sum() if sample_weight is None else np.dot(losses, sample_weight)
+    return (weighted_sum + 0.5 * alpha * squared_norm) / S
+
+
+def loss(X, Y, coefs, intercepts, activation, out_activation, alpha, sample_weight=None):
+    """The loss J of the network on (X, Y): a forward pass alone, no dropout."""
+    Z_out = forward(X, coefs, intercepts, activation, "identity")[-1]
+    S = X.shape[0] if sample_weight is None else sample_weight.sum()
+    return float(objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S))
+
+
 def _matmul_into(out, a, b):
     """out[...] = a @ b, where ``a`` may be sparse (the input layer)."""
     if isinstance(a, np.ndarray):
@@ -174,10 +189,7 @@ def loss_and_gradients(
         S = normalizer
     else:
         S = X.shape[0] if sample_weight is None else sample_weight.sum()
-    losses = LOSSES[out_activation](Y, Z_out)
-    squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs) if alpha else 0.0
-    weighted_sum = losses.sum() if sample_weight is None else np.dot(losses, sample_weight)
-    loss = (weighted_sum + 0.5 * alpha * squared_norm) / S
+    loss = objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S)
 
     # backward
     delta = ACTIVATIONS[out_activation](Z_out)  # P = g(Z_L), in place: Z_L is not needed again

@@ -51,6 +51,7 @@ class _Graph:
         return name
 
     def activation(self, kind, Z):
+        """The nodes of activation ``kind`` applied to Z (gelu's tanh form spelled out)."""
         if kind in SIMPLE_OPS:
             return self.node(SIMPLE_OPS[kind], [Z])
         if kind == "leaky_relu":
@@ -91,6 +92,7 @@ def _classifier_shapes(operator):
 
 
 def _convert_classifier(scope, operator, container):
+    """The classifier's graph: the network, its probabilities per class, and the labels they pick."""
     model = operator.raw_operator
     check_is_fitted(model)
     graph = _Graph(scope, container, _proto_dtype(operator))
@@ -126,6 +128,7 @@ def _convert_classifier(scope, operator, container):
 
 
 def _convert_regressor(scope, operator, container):
+    """The regressor's graph: the network's output is the prediction."""
     check_is_fitted(operator.raw_operator)
     graph = _Graph(scope, container, _proto_dtype(operator))
     graph.node("Identity", [graph.forward(operator.raw_operator, operator.inputs[0].full_name)],

@@ -49,6 +49,7 @@ class _Optimizer:
         self._scratch = None
 
     def _schedule(self, time_step):
+        """The learning rate for this epoch: the schedule's, times the warm-up ramp."""
         e, warmup = self.epoch, self.warmup_iter
         if self.lr_schedule == "invscaling":
             rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t

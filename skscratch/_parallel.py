@@ -21,6 +21,7 @@ reproducible run to run; they differ from a one-thread run only by rounding.
 This module imports NumPy, threadpoolctl and the standard library.
 """
 
+import concurrent.futures
 import contextlib
 import os
 import warnings
@@ -126,7 +127,11 @@ def map_threads(function, items):
     if _pool is None:  # one pool for the process; extra items just queue
         _pool = ThreadPoolExecutor(N_CORES, thread_name_prefix="skscratch")
     futures = [_pool.submit(function, item) for item in items[1:]]
-    return [function(items[0])] + [future.result() for future in futures]
+    try:
+        first = function(items[0])
+    finally:  # even on Ctrl-C: no thread may still write into the weights after we return
+        concurrent.futures.wait(futures)
+    return [first] + [future.result() for future in futures]
 
 
 def for_each_chunk(kernel, size):

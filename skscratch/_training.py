@@ -158,12 +158,14 @@ class StochasticTraining:
             epoch_context = self.callbacks.subcontext(task_name="epoch")
             epoch_context.call_on_fit_task_begin(estimator=model, X=self.X, y=self.y,
                                                  metadata=self.callback_metadata)
-        loss = self._train_minibatches()
-        if _guards.has_diverged(loss, self.params, model._initial_loss):
-            np.copyto(self.params, self.last_good)
-            model._optimizer = None  # its moments saw the blow-up: start afresh
-            _guards.warn_diverged(model.n_iter_ + 1, loss, model._initial_loss, model.learning_rate_init)
-            return False
+        loss, end_loss = self._train_minibatches()
+        for checked in (loss, end_loss):
+            if _guards.has_diverged(checked, self.params, model._initial_loss):
+                np.copyto(self.params, self.last_good)
+                model._optimizer = None  # its moments saw the blow-up: start afresh
+                _guards.warn_diverged(len(model.loss_curve_) + 1, checked, model._initial_loss,
+                                      model.learning_rate_init)
+                return False
         val_score = self._record(loss)
         if epoch_context is not None and epoch_context.call_on_fit_task_end(
             estimator=model, X=self.X, y=self.y, metadata=self.callback_metadata,
@@ -173,14 +175,17 @@ class StochasticTraining:
         return not self._should_stop(val_score)
 
     def _train_minibatches(self):
-        """Forward, backward and a step on every minibatch; the epoch's loss.
+        """Forward, backward and a step on every minibatch; the epoch's loss, and the end weights' loss.
 
         The epoch's loss is the mean of the minibatches' losses, each weighted
         by its samples' total weight (minibatches of weight 0 are skipped). A
-        minibatch whose loss is not finite ends the epoch with that loss.
+        minibatch's loss is that of the weights before its step, so the
+        weights the epoch ends with are checked apart: their loss on the last
+        minibatch (a forward pass). A minibatch whose loss is not finite ends
+        the epoch with that loss.
         """
         model, X, Y, params = self.model, self.X, self.Y, self.params
-        accumulated_loss, trained_weight = 0.0, 0.0
+        accumulated_loss, trained_weight, last = 0.0, 0.0, None
         for batch in gen_batches(X.shape[0], self.batch_size):
             idx = self.sample_idx[batch] if model.shuffle else batch
             sw = None if self.sample_weight is None else self.sample_weight[idx]
@@ -195,7 +200,7 @@ class StochasticTraining:
             if not np.isfinite(batch_loss):
                 if model.n_iter_ == 0:  # later epochs saw every sample pass
                     self._check_input_is_to_blame(X[idx], Y[idx], sw)
-                return float(batch_loss)  # the weights diverged
+                return float(batch_loss), None  # the weights diverged
             if model._initial_loss is None:
                 model._initial_loss = batch_loss
             accumulated_loss += batch_loss * batch_weight
@@ -204,7 +209,9 @@ class StochasticTraining:
             if model.max_grad_norm is not None:
                 clip_norm(self.gradient.grads, model.max_grad_norm)
             model._optimizer.update_params(params, self.gradient.grads)
-        return float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss)
+            last = (idx, sw)
+        end_loss = None if last is None else model._loss(X[last[0]], Y[last[0]], last[1])
+        return float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss), end_loss
 
     def _check_input_is_to_blame(self, X, Y, sample_weight):
         """A minibatch's loss in the first epoch is not finite: is the input to blame?

@@ -115,8 +115,8 @@ def test_divergence_of_a_warm_start_after_good_epochs(digits01):
     curve, t_before = len(model.loss_curve_), model.t_
     kept = [W.copy() for W in model.coefs_]
     model.set_params(learning_rate_init=1e6)
-    with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
-        model.fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 4.*end of epoch 3 were restored"):
+        model.fit(X, y)  # epochs count over every fit, as history_ does
     check_consistent(model, curve, t_before, X.shape[0])
     assert model.n_iter_ == 0 and len(model.loss_curve_) == 3
     for W, W0 in zip(model.coefs_, kept, strict=True):  # the last good epoch's weights
@@ -153,6 +153,22 @@ def test_divergence_in_a_later_epoch(digits01):
     twin = fit_quietly(MLPScratchClassifier((16,), max_iter=2, random_state=0), X, y)
     for W, W2 in zip(model.coefs_, twin.coefs_, strict=True):
         np.testing.assert_array_equal(W, W2)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("n_samples", [100, 250])  # one minibatch an epoch, and several
+def test_the_weights_kept_after_divergence_are_checked_ones(digits01, n_samples):
+    """Each minibatch's loss is that of the weights before its step: the weights an epoch
+    ends with are checked too, so the weights restored never are the ones that blew up."""
+    X, y = digits01[0][:n_samples], digits01[1][:n_samples]
+    model = MLPScratchClassifier((16,), solver="sgd", learning_rate_init=1e6, momentum=0, batch_size=100,
+                                 random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
+        model.partial_fit(X, y, classes=np.arange(10))
+    initial = _network.init_params([64, 16, 10], "relu", np.random.RandomState(0))
+    np.testing.assert_array_equal(model._get_flat_params(), initial)
+    assert model.loss_ == pytest.approx(objective(model, X, y), rel=1e-12) and model.loss_ < 3
 
 
 def test_ctrl_c_in_the_first_epoch(digits01):

@@ -98,3 +98,22 @@ def test_sharded_partial_fit_in_float32(digits01, force_threads, monkeypatch, th
     for a, b in zip(weights(sharded), weights(single), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
     assert sharded.score(X, y) > 0.9
+
+
+def test_an_interrupted_batch_leaves_no_thread_running(monkeypatch):
+    """Ctrl-C in the main thread's share: map_threads returns only once every thread is done."""
+    import threading
+    import time
+
+    monkeypatch.setattr(_parallel, "N_CORES", 2)
+    finished = threading.Event()
+
+    def work(item):
+        if item == 0:
+            raise KeyboardInterrupt  # the main thread's share is interrupted at once
+        time.sleep(0.3)  # the other thread is still writing
+        finished.set()
+
+    with pytest.raises(KeyboardInterrupt):
+        _parallel.map_threads(work, [0, 1])
+    assert finished.is_set()
