@@ -314,8 +314,8 @@ def _save(model, out, stream):
     """Save with Ctrl-C held: the file is written whole, then a Ctrl-C pressed meanwhile ends the command."""
     from ._persistence import save
 
-    print(f"Saving the model to {out}", file=stream, flush=True)
     with current_ctrl_c().held():
+        print(f"Saving the model to {out}", file=stream, flush=True)
         try:
             save(model, out)
         except OSError as exc:

@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,7 @@ def run(args, **kwargs):
 
 
 def demo_command():
-    script = shutil.which("skscratch") or str(Path(sys.executable).parent / "skscratch")
-    return [script, "demo"]
+    return [str(Path(sys.executable).parent / "skscratch"), "demo"]  # this environment's: runs this checkout
 
 
 @pytest.mark.parametrize("command", [demo_command(), [sys.executable, "-m", "skscratch", "demo"]],
@@ -118,8 +116,8 @@ def test_example_runs(example, tmp_path):
     assert accuracy > QUICK_ACCURACY[example.name]
 
 
-def test_regression_demo_prints_r2_per_epoch():
-    result = run(demo_command() + ["--task", "regression", "--epochs", "15"])
+def test_regression_demo_prints_r2_per_epoch(tmp_path):
+    result = run(demo_command() + ["--task", "regression", "--epochs", "15"], cwd=tmp_path)  # writes its files there
     assert result.returncode == 0, result.stderr
     assert "diabetes" in result.stdout
     epochs = re.findall(r"^epoch +(\d+)/15 +loss (\S+) +train R2 (\S+) +test R2 (\S+)", result.stdout, re.M)
