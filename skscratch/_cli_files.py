@@ -91,6 +91,8 @@ def _read_images(data, subset):
         return fetch(subset=subset, return_X_y=True)
     if "," in data:
         images, labels = data.split(",", 1)
+        if not (images.strip() and labels.strip()):
+            raise ValueError(f"{data}: an IDX pair is two file names, IMAGES,LABELS")
         return datasets.load_idx(images, labels, return_X_y=True)
     if data.lower().endswith(".csv"):
         _refuse_csv_without_rows(data)

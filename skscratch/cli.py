@@ -91,6 +91,12 @@ def predict(model_path, data, out, stream=sys.stdout):
 # arguments
 
 
+def _file_name(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
+    return text
+
+
 def _whole_number(text, least):
     try:
         value = int(text)
@@ -183,15 +189,15 @@ def build_parser():
         help="predict labels into a Kaggle submission CSV",
         description="Predict the label of every image and write them in Kaggle's submission format, "
         "ImageId (from 1) and Label. The file is written whole or not at all.")
-    predict_parser.add_argument("--out", required=True, help="the CSV to write (its folder must exist)")
+    predict_parser.add_argument("--out", required=True, type=_file_name, help="the CSV to write (its folder must exist)")
     return parser
 
 
 def _add_model_command(commands, name, data_help, **texts):
     """A command that runs a saved model on images: its --model and --data."""
     command = commands.add_parser(name, **texts)
-    command.add_argument("--model", required=True, help="a model saved by skscratch train (.npz)")
-    command.add_argument("--data", required=True, help=data_help)
+    command.add_argument("--model", required=True, type=_file_name, help="a model saved by skscratch train (.npz)")
+    command.add_argument("--data", required=True, type=_file_name, help=data_help)
     return command
 
 
@@ -213,7 +219,7 @@ def _add_demo(commands):
     demo_parser.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits",
                              help="classification data: the bundled digits (default) or Fashion-MNIST, "
                              "when its files are on this machine")
-    demo_parser.add_argument("--out-dir", default="skscratch-demo",
+    demo_parser.add_argument("--out-dir", default="skscratch-demo", type=_file_name,
                              help="where to write the model and the plots (default ./skscratch-demo)")
 
 
@@ -225,8 +231,9 @@ def _add_train(commands, data_help):
         "every epoch, and save it in skscratch's safe .npz format. Everything is checked before training "
         "starts. Ctrl-C stops training after the current minibatch and saves the model as it is (exit "
         "status 130); if the loss blows up, the model of the last good epoch is saved (exit status 3).")
-    train_parser.add_argument("--data", required=True, help=data_help + " (its training part)")
-    train_parser.add_argument("--out", required=True, help="where to save the model (.npz; its folder must exist)")
+    train_parser.add_argument("--data", required=True, type=_file_name, help=data_help + " (its training part)")
+    train_parser.add_argument("--out", required=True, type=_file_name,
+                              help="where to save the model (.npz; its folder must exist)")
     train_parser.add_argument("--hidden", type=_hidden_sizes, default=(128,), help="hidden layer sizes (default 128)")
     train_parser.add_argument("--epochs", type=_positive_int, default=20, help="passes over the data (default 20)")
     train_parser.add_argument("--batch-size", type=_positive_int, default=None,

@@ -96,6 +96,7 @@ def inputs(tmp_path_factory):
     (["--data", "one_class.csv"], ["all its 3 images have the label 1", "at least two classes"]),
     (["--data", "three.csv", "--validation-fraction", "0.99"], ["0.99 of 3 image(s) leaves none to train on"]),
     (["--data", "tiny.csv", "--validation-fraction", "0.96"], ["0.96 of 20 image(s) leaves none to train on"]),
+    (["--data", "huge-images.gz,"], ["an IDX pair is two file names, IMAGES,LABELS"]),
     (["--data", "huge-images.gz,huge-labels.gz"], ["huge-images.gz,huge-labels.gz: pixel values must be from 0 to 255, found 1e+300"]),
     (["--data", "digits", "--hidden", "100000000,100000000"],
      ["network has 10,000,007,600,000,010 weights", "choose a smaller --hidden"]),
@@ -164,6 +165,8 @@ def test_train_refuses_an_unwritable_out_before_loading_anything(inputs, tmp_pat
     ("--seed", "-1", "must be at least 0"),
     ("--seed", str(2**32), "must be below 2**32"),
     ("--solver", "lbfgs", "invalid choice: 'lbfgs'"),
+    ("--data", "", "expected a file name, got an empty one"),
+    ("--out", " ", "expected a file name, got an empty one"),
 ])  # fmt: skip
 def test_bad_numbers_are_one_line_usage_errors(tmp_path, option, value, fragment):
     result = skscratch_run("train", "--data", "digits", "--out", "model.npz", option, value, cwd=tmp_path)
