@@ -17,6 +17,8 @@ import numpy as np
 from ._cli_entry import current_ctrl_c
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+# what a temporary file's name adds to the name of the file it becomes: mkstemp's random part, ".tmp"
+_TEMPORARY_EXTRA = len("12345678.tmp")
 
 
 class CommandError(Exception):
@@ -187,10 +189,6 @@ def check_output(path, inputs=(), example="model.npz"):
         if exc.errno == errno.ENAMETOOLONG:
             raise CommandError(_name_too_long(path)) from exc
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-# mkstemp's random part, and the ".tmp" suffix
-_TEMPORARY_EXTRA = len("12345678.tmp")
 
 
 def _temporary_beside(path):
