@@ -5,11 +5,29 @@ for :class:`sklearn.neural_network.MLPClassifier` and ``MLPRegressor``. Its back
 ``skscratch._network`` and reads on one screen.
 """
 
-from ._mlp import MLPScratchClassifier, MLPScratchRegressor
-from ._persistence import load, save
 from ._version import __version__
 
 __all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "load", "save", "to_onnx", "__version__"]
+
+# The estimators and save/load are imported on first use (PEP 562), so that
+# ``import skscratch`` costs no NumPy or scikit-learn import: the ``skscratch``
+# command installs its Ctrl-C handling before those slow imports begin.
+_LAZY = {"MLPScratchClassifier": "._mlp", "MLPScratchRegressor": "._mlp",
+         "load": "._persistence", "save": "._persistence"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # found directly from now on
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
 
 
 def to_onnx(model, X_sample, *, target_opset=None):

@@ -1,8 +1,6 @@
 """``python -m skscratch``: the same as the ``skscratch`` command."""
 
-import sys
-
-from .cli import main
+from ._cli_entry import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -1,0 +1,216 @@
+"""``skscratch demo``: train on a data set bundled with scikit-learn and show the test score."""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._cli_entry import current_ctrl_c
+from ._cli_files import CommandError, check_output
+from ._cli_train import DIVERGED, DONE, fit_epoch, last_loss
+
+
+def _digits(seed):
+    """Scaled digits, split 75/25: the classification demo's data."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test, raw_test = _split_and_scale(X, y, seed, stratify=y)
+    return X_train, X_test, y_train, y_test, "8x8 digit images", "acc", raw_test.reshape(-1, 8, 8)
+
+
+def _diabetes(seed):
+    """Scaled diabetes data (X and y), split 75/25: the regression demo's data."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test, _ = _split_and_scale(X, y, seed)
+    # R^2 is the same for y and for y scaled: train and score on scaled y
+    center, spread = y_train.mean(), y_train.std()
+    return (X_train, X_test, (y_train - center) / spread, (y_test - center) / spread, "diabetes patients", "R2",
+            None)
+
+
+def _split_and_scale(X, y, seed, stratify=None):
+    """75/25 split, standardised on the training part; also the raw test rows (to show as images)."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=stratify, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test, X_test
+
+
+def _fashion_mnist(seed):
+    """Fashion-MNIST's own train/test split, pixels / 255; only if the files are on this machine."""
+    from .datasets import fetch_fashion_mnist
+
+    try:
+        train = fetch_fashion_mnist(subset="train", download_if_missing=False)
+        test = fetch_fashion_mnist(subset="test", download_if_missing=False)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+    return (train.data / np.float32(255), test.data / np.float32(255), train.target, test.target,
+            "Fashion-MNIST images", "acc", test.images)
+
+
+class _Progress:
+    """One line per epoch; on a terminal, a bar redrawn in place instead."""
+
+    def __init__(self, epochs, stream, width=24):
+        self.epochs, self.stream, self.width = epochs, stream, width
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.start = time.perf_counter()
+
+    def update(self, epoch, text):
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / epoch * (self.epochs - epoch)
+        if self.live:
+            done = round(self.width * epoch / self.epochs)
+            bar = "#" * done + "-" * (self.width - done)
+            end = "\n" if epoch == self.epochs else ""
+            print(f"\r[{bar}] epoch {epoch}/{self.epochs}  {text}  ETA {eta:5.1f}s", end=end,
+                  file=self.stream, flush=True)
+        else:
+            print(f"epoch {epoch:3d}/{self.epochs}  {text}  {elapsed:6.2f}s  ETA {eta:5.1f}s",
+                  file=self.stream, flush=True)
+
+
+def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout, dataset="digits",
+         out_dir=None):
+    """Train on a dataset bundled with scikit-learn, showing progress; return the test score.
+
+    Parameters
+    ----------
+    epochs : int, default=30
+        Number of passes over the training data.
+    hidden : tuple of int, default=(64,)
+        Hidden layer sizes.
+    seed : int, default=0
+        Seeds the split, the initial weights and the shuffling.
+    task : {"classification", "regression"}, default="classification"
+        "classification" trains an MLPScratchClassifier and scores accuracy;
+        "regression" trains an MLPScratchRegressor on the diabetes data and
+        scores R^2.
+    out : file-like, default=sys.stdout
+        Where the progress goes: a bar redrawn in place on a terminal, one
+        line per epoch otherwise.
+    dataset : {"digits", "fashion-mnist"}, default="digits"
+        For classification: scikit-learn's 8x8 digits, or Fashion-MNIST when
+        its files are on this machine (``apt-get install dataset-fashion-mnist``).
+    out_dir : str or path-like, optional
+        If given, the model (``model.npz``, the safe format) and, when
+        matplotlib is installed, PNG plots are written there.
+
+    Returns
+    -------
+    score : float
+        Accuracy (classification) or R^2 (regression) on the held-out data.
+
+    Examples
+    --------
+    >>> import io
+    >>> log = io.StringIO()
+    >>> accuracy = demo(epochs=10, out=log)
+    >>> print(log.getvalue().splitlines()[1])  # doctest: +ELLIPSIS
+    epoch   1/10  loss ...  train acc ...  test acc ...  ETA ...
+    >>> accuracy > 0.85
+    True
+    >>> r2 = demo(epochs=10, hidden=(16,), task="regression", out=log)
+    >>> r2 > 0.3
+    True
+    """
+    from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+
+    if out_dir is not None:
+        _prepare_out_dir(out_dir)
+    if task == "regression":
+        data = _diabetes(seed)
+    else:
+        data = _fashion_mnist(seed) if dataset == "fashion-mnist" else _digits(seed)
+    X_train, X_test, y_train, y_test, what, metric, images = data
+    # a RandomState instance (not an int) so that every epoch shuffles anew
+    random_state = np.random.RandomState(seed)
+    if task == "classification":
+        model = MLPScratchClassifier(hidden_layer_sizes=hidden, random_state=random_state)
+        fit_kwargs, n_outputs = {"classes": np.unique(y_train)}, len(np.unique(y_train))
+    else:
+        # a small data set: smaller batches, a larger step and more L2 than the defaults
+        model = MLPScratchRegressor(hidden_layer_sizes=hidden, batch_size=32, learning_rate_init=0.01,
+                                    alpha=1.0, random_state=random_state)
+        fit_kwargs, n_outputs = {}, 1
+    print(
+        f"Training a {X_train.shape[1]}-{'-'.join(map(str, hidden))}-{n_outputs} network on "
+        f"{len(X_train)} {what}, testing on {len(X_test)}.",
+        file=out,
+    )
+    progress, test_scores = _Progress(epochs, out), []
+    for epoch in range(1, epochs + 1):
+        outcome = fit_epoch(model, X_train, y_train, **fit_kwargs)
+        if outcome == DIVERGED:
+            raise CommandError(f"training diverged in epoch {epoch} (the loss blew up)")
+        if outcome != DONE:
+            raise KeyboardInterrupt  # the estimator stopped on Ctrl-C; so does the demo
+        test_scores.append(model.score(X_test, y_test))
+        progress.update(epoch, f"loss {last_loss(model):.4f}  train {metric} {model.score(X_train, y_train):.4f}  "
+                               f"test {metric} {test_scores[-1]:.4f}")
+    score = test_scores[-1]
+    name = "accuracy" if task == "classification" else "R^2"
+    print(f"Test {name}: {score:.4f}", file=out)
+    if out_dir is not None:
+        with current_ctrl_c().held():  # a Ctrl-C meanwhile waits until the files are written
+            _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out)
+    return score
+
+
+def _prepare_out_dir(out_dir):
+    """Create ``out_dir`` and make sure files can be written there, before training."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise CommandError(f"{out_dir} exists and is not a folder; give --out-dir a folder") from exc
+    except OSError as exc:
+        raise CommandError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from exc
+    check_output(out_dir / "model.npz")
+
+
+def _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out):
+    """The model, and the plots if matplotlib is there."""
+    from ._persistence import save
+
+    out_dir = Path(out_dir)
+    save(model, out_dir / "model.npz")
+    written = ["model.npz"]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"Wrote {out_dir / 'model.npz'}; for the plots, pip install 'skscratch[plot]'.", file=out)
+        return
+    from .plotting import HiddenUnitsDisplay, PredictionGridDisplay, TrainingHistoryDisplay
+
+    metric = "accuracy" if task == "classification" else "R²"
+    display = TrainingHistoryDisplay(getattr(model, "loss_curve_", []), test_scores, f"test {metric}").plot()
+    display.ax_.set_title(f"Training: test {metric} {test_scores[-1]:.4f}")
+    display.figure_.savefig(out_dir / "learning_curves.png", dpi=100)
+    written.append("learning_curves.png")
+    if task == "classification":
+        from .datasets import FASHION_MNIST_CLASSES
+
+        names = FASHION_MNIST_CLASSES if dataset == "fashion-mnist" else None
+        grid = PredictionGridDisplay(images[:25], model.predict(X_test[:25]), y_test[:25], names).plot()
+        grid.figure_.suptitle(f"{grid.n_mistakes_} mistakes in 25 test images (in red)")
+        grid.figure_.savefig(out_dir / "predictions.png", dpi=100)
+        units = HiddenUnitsDisplay.from_estimator(model, n_units=min(36, model.coefs_[0].shape[1]))
+        units.figure_.suptitle("What the first hidden units respond to")
+        units.figure_.savefig(out_dir / "hidden_units.png", dpi=100)
+        written += ["predictions.png", "hidden_units.png"]
+    plt.close("all")
+    print(f"Wrote {', '.join(written)} to {out_dir}/", file=out)
+

@@ -1,0 +1,238 @@
+"""What the ``skscratch`` commands read and write, checked so that a mistake costs no work.
+
+Inputs (images, a saved model) are read with one-line errors that name the
+file. Outputs are checked before any work starts (the folder exists, the
+name fits the file system, it is not a folder, it is not an input), and
+written to a temporary file that is then renamed, with Ctrl-C held, so an
+output is complete or absent.
+"""
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._cli_entry import current_ctrl_c
+
+DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+# what a temporary file's name adds to the name of the file it becomes: mkstemp's random part, ".tmp"
+_TEMPORARY_EXTRA = len("12345678.tmp")
+
+
+class CommandError(Exception):
+    """A user's mistake, reported as one line with exit status 1."""
+
+
+# ----------------------------------------------------------------------
+# reading
+
+
+def load_images(data, subset="train", need_labels=True):
+    """Pixels and labels from a CSV, an IDX file or pair, or a data set's name.
+
+    Parameters
+    ----------
+    data : str
+        A Kaggle-style CSV, an IDX file of images, an IDX pair
+        ``"IMAGES,LABELS"``, or one of "digits", "mnist", "fashion-mnist".
+    subset : {"train", "test"}, default="train"
+        For a named data set, which part.
+    need_labels : bool, default=True
+        Refuse images without labels.
+
+    Returns
+    -------
+    X : ndarray of shape (n_images, n_pixels), float32
+        Pixels from 0 to 255 (digits' 0-16 are rescaled to it).
+    y : ndarray of shape (n_images,) or None
+
+    Raises
+    ------
+    CommandError
+        In one line, naming the file: missing, a folder, unreadable,
+        malformed, empty, or without the labels needed.
+    """
+    try:
+        X, y = _read_images(data, subset)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{exc.filename}: no such file" if exc.filename else str(exc)) from exc
+    except IsADirectoryError as exc:
+        raise CommandError(f"{exc.filename} is a folder; --data takes a CSV file, an IDX file, an IDX pair "
+                           f"IMAGES,LABELS or one of {', '.join(DATASET_NAMES)}") from exc
+    except OSError as exc:
+        raise CommandError(f"{exc.filename or data}: cannot read it ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if len(X) == 0:
+        raise CommandError(f"{data} holds no images")
+    if need_labels and y is None:
+        raise CommandError(f"{data} has no labels (a 'label' column or a labels IDX file), which this needs")
+    X = np.asarray(X)
+    if X.dtype != np.uint8:  # an IDX file may hold any numbers
+        outside = ~((X >= 0) & (X <= 255))  # NaN included
+        if outside.any():
+            raise CommandError(f"{data}: pixel values must be from 0 to 255, found {X[outside][0]:g}")
+    return X.astype(np.float32), y
+
+
+def _read_images(data, subset):
+    from . import datasets
+
+    if data == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+        X, y = (X_train, y_train) if subset == "train" else (X_test, y_test)
+        return X * (255 / 16), y
+    if data in ("mnist", "fashion-mnist"):
+        fetch = datasets.fetch_mnist if data == "mnist" else datasets.fetch_fashion_mnist
+        return fetch(subset=subset, return_X_y=True)
+    if "," in data:
+        images, labels = data.split(",", 1)
+        if not (images.strip() and labels.strip()):
+            raise ValueError(f"{data}: an IDX pair is two file names, IMAGES,LABELS")
+        return datasets.load_idx(images, labels, return_X_y=True)
+    if data.lower().endswith(".csv"):
+        _refuse_csv_without_rows(data)
+        return datasets.load_mnist_csv(data, return_X_y=True)
+    return datasets.load_idx(data, return_X_y=True)
+
+
+def _refuse_csv_without_rows(path):
+    """A header and nothing else: say so before the loader trips over it."""
+    with open(path, "rb") as f:
+        header, first_row = f.readline(), f.readline()
+    if header.strip() and not first_row.strip():
+        raise ValueError(f"{path} has a header but no rows of pixels")
+
+
+def load_model(path):
+    """A model saved by ``skscratch train``, or a one-line error that says what is wrong with the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    MLPScratchClassifier
+    """
+    from ._persistence import load
+
+    if os.path.isdir(path):
+        raise CommandError(f"{path} is a folder, not a model file (.npz)")
+    try:
+        model = load(path)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if not hasattr(model, "classes_"):
+        raise CommandError(f"{path} holds a {type(model).__name__}; this command needs a classifier, as "
+                           "skscratch train saves")
+    return model
+
+
+def check_features(model, X, data):
+    """Refuse images of another size than the model was trained on."""
+    expected = getattr(model, "n_features_in_", X.shape[1])
+    if X.shape[1] != expected:
+        raise CommandError(f"{data} has {X.shape[1]} pixels per image but the model was trained on {expected}")
+
+
+# ----------------------------------------------------------------------
+# writing
+
+
+def check_output(path, inputs=(), example="model.npz"):
+    """Refuse, before any work, an output that could not be written.
+
+    Tries what writing will do: create a temporary file beside ``path``
+    (named as :func:`skscratch.save` names its own) and remove it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    inputs : sequence of str
+        Files the command reads, which the output must not overwrite.
+    example : str
+        A file name to suggest when ``path`` is a folder.
+
+    Raises
+    ------
+    CommandError
+        The folder is missing or not writable, ``path`` is a folder or one
+        of the inputs, or its name is too long for the file system.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise CommandError(f"{path} is a folder; give a file name, such as {path / example}")
+        for name in inputs:
+            if path.exists() and Path(name).exists() and path.samefile(name):
+                raise CommandError(f"{path} is also an input of this command; write to another file")
+        if not path.parent.is_dir():
+            missing = "is not a folder" if path.parent.exists() else "does not exist"
+            raise CommandError(f"cannot write {path}: the folder {path.parent} {missing}")
+        with current_ctrl_c().held():  # never leave the probe behind
+            handle, probe = _temporary_beside(path)
+            os.close(handle)
+            os.unlink(probe)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise CommandError(_name_too_long(path)) from exc
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _temporary_beside(path):
+    """(file descriptor, name) of a new temporary file beside ``path``, as skscratch.save makes one."""
+    return tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+
+
+def _name_too_long(path):
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    length = len(os.fsencode(path.name))
+    shown = path.name if len(path.name) <= 40 else path.name[:20] + "..." + path.name[-12:]
+    if length + _TEMPORARY_EXTRA <= limit:  # then a folder in the path is too long
+        return f"cannot write {path}: a name in it is too long for the file system"
+    return (f"the file name {shown} is {length} bytes long; at most {limit - _TEMPORARY_EXTRA} fit here "
+            f"(the file system allows {limit}, and the file is written under a longer temporary name first)")
+
+
+def write_atomically(path, write, mode="w"):
+    """Write a file whole or not at all: to a temporary file, renamed over ``path``, Ctrl-C held.
+
+    Parameters
+    ----------
+    path : str or path-like
+    write : callable
+        Called with the open temporary file.
+    mode : {"w", "wb"}, default="w"
+    """
+    path = Path(path)
+    with current_ctrl_c().held():
+        handle, temporary = _temporary_beside(path)
+        try:
+            os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it, not mkstemp's 0600
+            with os.fdopen(handle, mode, newline="" if "b" not in mode else None) as f:
+                write(f)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,323 @@
+"""``skscratch train``: every check before the first epoch, then epoch by epoch, then the save.
+
+Everything that can refuse the run is checked before training starts, so a
+mistake never costs an hour of training: the output file, the data (rows,
+classes, the validation split) and the memory the network needs. Then
+training runs one ``partial_fit`` per epoch, which also lets Ctrl-C and a
+diverging loss stop it cleanly, and the model is saved with Ctrl-C held.
+"""
+
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._cli_entry import current_ctrl_c
+from ._cli_files import CommandError, check_output, load_images
+
+DONE, DIVERGED, INTERRUPTED = "done", "diverged", "interrupted"
+
+
+def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate=1e-3, solver="adam",
+          activation="relu", alpha=1e-4, dropout=0.0, validation_fraction=0.1, seed=0, stream=sys.stdout):
+    """Train a classifier epoch by epoch, printing progress, and save it to ``out``.
+
+    A share of the training images (``validation_fraction``) is held out to
+    report the validation accuracy after every epoch.
+
+    - Ctrl-C stops training after the current minibatch and saves the model
+      as it stands (nothing is saved if the network did not exist yet).
+    - If the loss blows up, training stops and the model of the last good
+      epoch is saved, with a one-line warning on stderr; a blow-up in the
+      first epoch leaves nothing to save, which is an error.
+
+    Parameters
+    ----------
+    data : str
+        A Kaggle-style CSV, an IDX file or pair, or a data set's name (see
+        :func:`skscratch._cli_files.load_images`).
+    out : str or path-like
+        Where to save the model (skscratch's safe ``.npz`` format).
+    hidden, epochs, learning_rate, solver, activation, alpha, dropout, seed
+        As the command-line options of the same names.
+    batch_size : int, optional
+        Images per minibatch: 128 by default, or all of them when fewer.
+    validation_fraction : float, default=0.1
+        Share of the images held out for validation; 0 holds out none.
+    stream : file-like, default=sys.stdout
+        Where the progress goes.
+
+    Returns
+    -------
+    model : MLPScratchClassifier
+        The model saved.
+    outcome : {"done", "diverged", "interrupted"}
+        Whether every epoch ran, the loss blew up, or Ctrl-C stopped training.
+
+    Raises
+    ------
+    CommandError
+        A mistake found before training, or a blow-up in the first epoch.
+    KeyboardInterrupt
+        Ctrl-C before the network existed: nothing was saved.
+    """
+    from ._mlp import MLPScratchClassifier
+
+    check_output(out, inputs=data.split(","))
+    X, y, classes, validation = _training_data(data, validation_fraction, seed, stream)
+    batch_size = _batch_size(batch_size, len(X))
+    check_memory([X.shape[1], *hidden, len(classes)], batch_size, len(validation[0]) if validation else 0)
+
+    model = MLPScratchClassifier(hidden_layer_sizes=hidden, batch_size=batch_size, learning_rate_init=learning_rate,
+                                 solver=solver, activation=activation, alpha=alpha, dropout=dropout,
+                                 dtype=np.float32, random_state=np.random.RandomState(seed))
+    print(f"Training a {X.shape[1]}-{'-'.join(map(str, hidden))}-{len(classes)} network on {len(X)} images"
+          + (f", validating on {len(validation[0])}." if validation else "."), file=stream, flush=True)
+    outcome, epochs_done, whole = _train_epochs(model, X, y, classes, validation, epochs, stream)
+    if outcome == DIVERGED:
+        advice = f"try a smaller --learning-rate (now {learning_rate:g})"
+        if epochs_done == 0:
+            raise CommandError(f"training diverged in the first epoch (the loss blew up), so there is no "
+                               f"model to save; {advice}")
+        _warn(f"training diverged in epoch {epochs_done + 1} (the loss blew up), so the model of epoch "
+              f"{epochs_done} is saved; {advice}")
+    elif outcome == INTERRUPTED:
+        if not whole:
+            raise KeyboardInterrupt  # before the network existed: nothing to save
+        _finish_worker_threads()
+        print(f"Interrupted after {epochs_done} full epoch(s): saving the model as it is.", file=stream)
+    _save(model, out, stream)
+    return model, outcome
+
+
+def _warn(text):
+    print(f"skscratch train: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _training_data(data, validation_fraction, seed, stream):
+    """Pixels / 255 and labels to train on, the classes, and the validation set (or None)."""
+    print(f"Loading {data}", file=stream, flush=True)
+    X, y = load_images(data)
+    classes = _classes(y, data)
+    X /= 255
+    X, y, validation = _hold_out(X, y, validation_fraction, seed)
+    return X, y, classes, validation
+
+
+def _batch_size(asked, n_images):
+    """The batch size asked for (128 by default), at most the number of images."""
+    if asked is None:
+        return min(128, n_images)
+    if asked > n_images:
+        _warn(f"--batch-size {asked} is more than the {n_images} training images; using {n_images}")
+    return min(asked, n_images)
+
+
+def _classes(y, data):
+    """The classes of ``y``: at least two, or a CommandError."""
+    classes = np.unique(y)
+    if len(classes) < 2:
+        which = "its only image has" if len(y) == 1 else f"all its {len(y)} images have"
+        raise CommandError(f"{data}: {which} the label {classes[0]}; a classifier needs images of at "
+                           "least two classes")
+    return classes
+
+
+def _hold_out(X, y, fraction, seed):
+    """``(X_train, y_train, (X_val, y_val))``, or no validation set when ``fraction`` is 0.
+
+    The split is stratified when every class can be in both parts.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not fraction:
+        return X, y, None
+    n_val = math.ceil(fraction * len(X))  # as train_test_split counts a float test_size
+    n_train = len(X) - n_val
+    if n_train < 1:
+        raise CommandError(f"--validation-fraction {fraction:g} of {len(X)} image(s) leaves none to train on; "
+                           "lower it, or give 0 to hold out none")
+    counts = np.unique(y, return_counts=True)[1]
+    stratify = y if counts.min() >= 2 and min(n_val, n_train) >= len(counts) else None
+    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=n_val, random_state=seed, stratify=stratify)
+    return X_train, y_train, (X_val, y_val)
+
+
+# ----------------------------------------------------------------------
+# memory
+
+
+def check_memory(layer_units, batch_size, validation_rows=0, itemsize=4):
+    """Refuse a network that training could not hold in memory, before allocating any of it.
+
+    Linux lends memory lazily: ``np.empty`` of more than there is can
+    succeed, and the process is killed later, when the pages are written.
+    So what training needs is estimated and compared first.
+
+    Parameters
+    ----------
+    layer_units : list of int
+        Inputs, hidden layer sizes, outputs.
+    batch_size : int
+    validation_rows : int, default=0
+        Images scored at once after every epoch.
+    itemsize : int, default=4
+        Bytes per number (float32).
+
+    Raises
+    ------
+    CommandError
+        When the estimate exceeds the memory available.
+    """
+    from ._network import n_params
+    from ._parallel import n_threads_for
+
+    weights = n_params(layer_units)
+    largest_layer = max((fan_in + 1) * fan_out for fan_in, fan_out in zip(layer_units, layer_units[1:]))
+    # the weights, their copy from the last good epoch, one gradient per thread, Adam's two moments
+    # and a scratch vector; activations and their gradients for a batch (or the validation images
+    # scored at once); the largest layer, drawn in float64 first
+    copies = 5 + n_threads_for(batch_size, weights)
+    rows = max(batch_size, validation_rows)
+    needed = itemsize * (copies * weights + 4 * rows * sum(layer_units)) + 8 * largest_layer
+    available = available_memory()
+    if available is not None and needed > available:
+        raise CommandError(f"a {'-'.join(map(str, layer_units))} network has {weights:,} weights, which need "
+                           f"about {_size(needed)} to train, but {_size(available)} of memory is available; "
+                           "choose a smaller --hidden")
+
+
+def available_memory():
+    """Bytes of memory this process can still get, as far as Linux says; None elsewhere.
+
+    The smaller of the system's available memory and what is left under this
+    process's cgroup (container) limit.
+
+    Returns
+    -------
+    int or None
+    """
+    found = []
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        found += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # cgroup v2: the line "0::/path" names this process's group
+        group = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::"))
+        folder = Path("/sys/fs/cgroup") / group.lstrip("/")
+        limit = (folder / "memory.max").read_text().strip()
+        if limit != "max":
+            found.append(int(limit) - int((folder / "memory.current").read_text()))
+    except (OSError, ValueError, StopIteration):
+        pass
+    return min(found) if found else None
+
+
+def _size(n_bytes):
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.1f} {unit}" if unit != "B" else f"{n_bytes} B"
+        n_bytes /= 1024
+
+
+# ----------------------------------------------------------------------
+# epochs
+
+
+def fit_epoch(model, X, y, **fit_params):
+    """One epoch of ``partial_fit``; say whether it ran to its end.
+
+    The estimator ends an epoch early on Ctrl-C (keeping the weights of the
+    last finished minibatch) and when the loss blows up (restoring the
+    weights of the epoch before). Its warnings then are the command's to
+    word, so only the others are passed on.
+
+    Returns
+    -------
+    outcome : {"done", "diverged", "interrupted"}
+    """
+    epochs_before = len(getattr(model, "loss_curve_", None) or ())
+    with warnings.catch_warnings(record=True) as caught:
+        model.partial_fit(X, y, **fit_params)
+    if current_ctrl_c().presses:
+        outcome = INTERRUPTED
+    elif len(getattr(model, "loss_curve_", None) or ()) > epochs_before:
+        outcome = DONE
+    else:
+        outcome = DIVERGED
+    for warning in caught:
+        if outcome == DONE or (outcome == DIVERGED and not issubclass(warning.category, ConvergenceWarning)):
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return outcome
+
+
+def last_loss(model):
+    """The training loss of the last full epoch, NaN before any."""
+    curve = getattr(model, "loss_curve_", None)
+    return curve[-1] if curve else math.nan
+
+
+def _train_epochs(model, X, y, classes, validation, epochs, stream):
+    """Train epoch by epoch, a line of progress each.
+
+    Returns
+    -------
+    outcome : {"done", "diverged", "interrupted"}
+    epochs_done : int
+        Epochs that ran to their end.
+    whole : bool
+        Whether the model is complete: ``partial_fit`` returned at least
+        once. (A Ctrl-C that escapes it the first time may have cut the
+        network's creation short.)
+    """
+    epochs_done, whole, start = 0, False, time.perf_counter()
+    try:
+        for epoch in range(1, epochs + 1):
+            outcome = fit_epoch(model, X, y, classes=classes)
+            whole = True
+            if outcome != DONE:
+                return outcome, epochs_done, whole
+            epochs_done = epoch
+            elapsed = time.perf_counter() - start
+            line = f"epoch {epoch:3d}/{epochs}  loss {last_loss(model):.4f}"
+            if validation:
+                line += f"  val acc {model.score(*validation):.4f}"
+            line += f"  {elapsed:6.1f}s  ETA {elapsed / epoch * (epochs - epoch):5.1f}s"
+            print(line, file=stream, flush=True)
+    except KeyboardInterrupt:
+        return INTERRUPTED, epochs_done, whole
+    return DONE, epochs_done, whole
+
+
+def _finish_worker_threads():
+    """Wait for the training threads to finish the update they were doing when Ctrl-C came.
+
+    On a large network the estimator splits each minibatch over threads;
+    Ctrl-C reaches only the main thread, so the others may still be writing
+    their share of the weights, which must not change while they are saved.
+    """
+    from . import _parallel
+
+    pool = getattr(_parallel, "_pool", None)
+    if pool is not None:
+        pool.shutdown(wait=True)
+        _parallel._pool = None  # a later fit in this process makes a new one
+
+
+def _save(model, out, stream):
+    """Save with Ctrl-C held: the file is written whole, then a Ctrl-C pressed meanwhile ends the command."""
+    from ._persistence import save
+
+    with current_ctrl_c().held():
+        print(f"Saving the model to {out}", file=stream, flush=True)
+        try:
+            save(model, out)
+        except OSError as exc:
+            raise CommandError(f"cannot save the model to {out}: {exc.strerror or exc}") from exc
+        print(f"Saved the model to {out}", file=stream, flush=True)
