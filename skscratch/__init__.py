@@ -5,7 +5,13 @@ for :class:`sklearn.neural_network.MLPClassifier` and ``MLPRegressor``. Its back
 ``skscratch._network`` and reads on one screen.
 """
 
+from typing import TYPE_CHECKING
+
 from ._version import __version__
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+    from ._persistence import load, save
 
 __all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "load", "save", "to_onnx", "__version__"]
 

@@ -88,7 +88,6 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate
     elif outcome == INTERRUPTED:
         if not whole:
             raise KeyboardInterrupt  # before the network existed: nothing to save
-        _finish_worker_threads()
         print(f"Interrupted after {epochs_done} full epoch(s): saving the model as it is.", file=stream)
     _save(model, out, stream)
     return model, outcome
@@ -293,21 +292,6 @@ def _train_epochs(model, X, y, classes, validation, epochs, stream):
     except KeyboardInterrupt:
         return INTERRUPTED, epochs_done, whole
     return DONE, epochs_done, whole
-
-
-def _finish_worker_threads():
-    """Wait for the training threads to finish the update they were doing when Ctrl-C came.
-
-    On a large network the estimator splits each minibatch over threads;
-    Ctrl-C reaches only the main thread, so the others may still be writing
-    their share of the weights, which must not change while they are saved.
-    """
-    from . import _parallel
-
-    pool = getattr(_parallel, "_pool", None)
-    if pool is not None:
-        pool.shutdown(wait=True)
-        _parallel._pool = None  # a later fit in this process makes a new one
 
 
 def _save(model, out, stream):
