@@ -8,10 +8,11 @@ file as hostile input, whoever wrote it:
 - **No bombs.** Before a byte of a member is read, the zip's declared sizes
   (central directory and local header) must fit the file, every byte of which
   belongs to exactly one member or to the zip's own records; members must be
-  stored, not compressed, so nothing inflates. Each array's declared size and
-  ``.npy`` header must match the dtype and shape that the metadata and the
-  network's layer sizes imply, and reads stop at those sizes. Memory stays
-  within the file's own size.
+  stored, not compressed, so nothing inflates. The metadata (at most
+  MAX_METADATA_BYTES) is read first; every other member's declared size, and
+  then its ``.npy`` header, must match the dtype and shape that the metadata
+  and the network's layer sizes imply before it is read, and reads stop at
+  those sizes. Memory stays within about twice the arrays' size.
 - **Metadata validated like input.** Every field has a declared type, range
   and consistency rule (:data:`PARAM_RULES`, :data:`FITTED_RULES`,
   :data:`OPTIMIZER_RULES`, and the checks of the classes and the output
@@ -423,13 +424,7 @@ def load(file, *, key=None):
     key = _as_key(key)
     with _opened(file) as source:
         try:
-            members = _zip_members(source)
-            member_hashes = _hash_members(source, members)
-            version = _check_integrity(source, members, member_hashes, key)
-            metadata = _read_metadata(source, members, member_hashes)
-            plan = _check_metadata(metadata, version)
-            arrays = _read_arrays(source, members, member_hashes, plan)
-            return _rebuild(plan, arrays)
+            return _load(source, key)
         except _REFUSALS as exc:
             raise ValueError(f"{source.name} is not a readable skscratch model file: {exc}") from exc
         except _DEFECTS as exc:  # none is known to come out: the fuzz counts them as failures
@@ -440,6 +435,36 @@ def load(file, *, key=None):
 # what zipfile and the checks raise for a bad file; and what would be a defect of this module
 _REFUSALS = (ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError)
 _DEFECTS = (struct.error, RecursionError, KeyError, TypeError, IndexError, AttributeError, OverflowError)
+
+
+def _load(source, key):
+    """The steps of load, in an order that reads no member before its declared size is checked.
+
+    1. the zip's declared sizes against the file (nothing of a member read);
+    2. the metadata (within MAX_METADATA_BYTES), validated, and every
+       member's declared size against the dtype and shape it implies;
+    3. every member hashed, in chunks; the signature (given a key) and the
+       digest checked;
+    4. each array's .npy header checked, then its data read and checked.
+
+    With a key, a file that fails step 2 (its metadata unreadable or
+    invalid) has its signature checked first, so that a signed file altered
+    into nonsense is reported as altered.
+    """
+    members = _zip_members(source)
+    try:
+        metadata, metadata_hash = _read_metadata(source, members)
+        plan = _check_metadata(metadata, version=2 if DIGEST in members else 1)
+        _check_declared_sizes(members, plan)
+    except ValueError:
+        if key is not None:
+            _check_integrity(source, members, _hash_members(source, members), key)
+        raise
+    member_hashes = _hash_members(source, members)
+    if member_hashes[METADATA] != metadata_hash:
+        raise ValueError(f"member {METADATA} changed while it was read")
+    _check_integrity(source, members, member_hashes, key)
+    return _rebuild(plan, _read_arrays(source, members, member_hashes, plan))
 
 
 class _Source:
@@ -662,19 +687,39 @@ def _npy_header(head):
     return stream.tell(), shape, fortran_order, dtype
 
 
-def _read_array(source, member, member_hash, dtype, shape):
-    """The array in one stored .npy member, after its sizes are checked against ``dtype`` and ``shape``.
+def _check_member_size(member, dtype, shape):
+    """Refuse a member whose declared size is not that of a ``dtype`` array of ``shape`` and a header."""
+    nbytes = np.dtype(dtype).itemsize * math.prod(shape)
+    if not nbytes < member.size <= nbytes + MAX_NPY_HEADER:
+        raise ValueError(f"member {member.name} holds {member.size} bytes, but a {np.dtype(dtype).name} array of "
+                         f"shape {tuple(shape)} takes {nbytes} bytes and a header")
 
-    ``shape=None`` takes a 1-d array of whatever length the member holds
-    (its size was checked by the caller). Reads stop at the member's
-    declared size, and the bytes read must be those hashed earlier.
+
+def _check_declared_sizes(members, plan):
+    """Refuse members the metadata does not list or lacks, and declared sizes that do not fit it."""
+    expected = set(plan.arrays) | {METADATA} | ({DIGEST, SIGNATURE} & set(members))
+    if set(members) - expected:
+        raise ValueError(f"it holds arrays its metadata does not list: {sorted(set(members) - expected)}")
+    if set(plan.arrays) - set(members):
+        raise ValueError(f"it lacks arrays its metadata lists: {sorted(set(plan.arrays) - set(members))}")
+    for name, (dtype, shape, _) in plan.arrays.items():
+        _check_member_size(members[name], dtype, shape)
+    for name in {DIGEST, SIGNATURE} & set(members):
+        _check_member_size(members[name], np.uint8, (64,))
+
+
+def _read_array(source, member, dtype, shape):
+    """(the array in one stored .npy member, the sha256 of the member's bytes).
+
+    Its declared size is checked against ``dtype`` and ``shape`` before
+    anything is read, its .npy header before its data is read, its zip
+    CRC-32 after; reads stop at the declared size. ``shape=None`` takes a
+    1-d array of whatever length the member holds (its size checked by the
+    caller).
     """
     dtype = np.dtype(dtype)
     if shape is not None:
-        nbytes = dtype.itemsize * math.prod(shape)
-        if not nbytes < member.size <= nbytes + MAX_NPY_HEADER:
-            raise ValueError(f"member {member.name} holds {member.size} bytes, but a {dtype.name} array of "
-                             f"shape {tuple(shape)} takes {nbytes} bytes and a header")
+        _check_member_size(member, dtype, shape)
     head = source.read_at(member.offset, min(member.size, MAX_NPY_HEADER))
     header_length, found_shape, fortran_order, found_dtype = _npy_header(head)
     if shape is None:
@@ -687,23 +732,31 @@ def _read_array(source, member, member_hash, dtype, shape):
         raise ValueError(f"member {member.name} holds {member.size} bytes, its .npy header declares "
                          f"{header_length + nbytes}")
     data = source.read_at(member.offset + header_length, nbytes)
+    if zlib.crc32(data, zlib.crc32(head[:header_length])) != member.crc:
+        raise ValueError(f"member {member.name} is damaged: its CRC-32 does not match")
     sha256 = hashlib.sha256(head[:header_length])
     sha256.update(data)
-    if sha256.hexdigest() != member_hash:
+    return np.frombuffer(data, found_dtype).reshape(shape), sha256.hexdigest()
+
+
+def _read_checked(source, member, member_hash, dtype, shape):
+    """The array in one member, whose bytes must be those hashed before."""
+    array, digest = _read_array(source, member, dtype, shape)
+    if digest != member_hash:
         raise ValueError(f"member {member.name} changed while it was read")
-    return np.frombuffer(data, found_dtype).reshape(shape)
+    return array
 
 
 def _read_hex(source, members, member_hashes, name):
     """The 64 hex digits of a digest or signature member."""
-    text = _read_array(source, members[name], member_hashes[name], np.uint8, (64,)).tobytes()
+    text = _read_checked(source, members[name], member_hashes[name], np.uint8, (64,)).tobytes()
     if not _HEX64.match(text.decode("latin-1")):
         raise ValueError(f"its {name} is not 64 hex digits")
     return text.decode("ascii")
 
 
 def _check_integrity(source, members, member_hashes, key):
-    """Check the signature (given a key) and the digest; return the format version the layout implies.
+    """Check the signature (given a key) and the digest (format version 2).
 
     Both cover every member but themselves, metadata included, through the
     manifest of the members' sha256s.
@@ -721,35 +774,30 @@ def _check_integrity(source, members, member_hashes, key):
     if DIGEST not in members:
         if SIGNATURE in members:
             raise ValueError(f"it has a {SIGNATURE} but no {DIGEST}")
-        return 1
+        return
     if not hmac.compare_digest(_read_hex(source, members, member_hashes, DIGEST),
                                hashlib.sha256(manifest).hexdigest()):
         raise ValueError(f"its members do not match the sha256 in {DIGEST}: the file is damaged or was "
                          "altered")
-    return 2
 
 
-def _read_metadata(source, members, member_hashes):
-    """The metadata member, parsed as strict JSON."""
+def _read_metadata(source, members):
+    """(the metadata member parsed as strict JSON, the sha256 of the member's bytes)."""
     member = members.get(METADATA)
     if member is None:
         raise ValueError(f"it has no {METADATA} entry")
     if member.size > MAX_METADATA_BYTES + MAX_NPY_HEADER:
         raise ValueError(f"its metadata declares {member.size} bytes, more than the {MAX_METADATA_BYTES} "
                          "allowed")
-    return _parse_json(_read_array(source, member, member_hashes[METADATA], np.uint8, None).tobytes())
+    text, member_hash = _read_array(source, member, np.uint8, None)
+    return _parse_json(memoryview(text)), member_hash
 
 
 def _read_arrays(source, members, member_hashes, plan):
     """Every array the metadata lists, each checked against its dtype, shape and sha256."""
-    expected = set(plan.arrays) | {METADATA} | ({DIGEST, SIGNATURE} & set(members))
-    if set(members) - expected:
-        raise ValueError(f"it holds arrays its metadata does not list: {sorted(set(members) - expected)}")
-    if set(plan.arrays) - set(members):
-        raise ValueError(f"it lacks arrays its metadata lists: {sorted(set(plan.arrays) - set(members))}")
     arrays = {}
     for name, (dtype, shape, digest) in plan.arrays.items():
-        array = _read_array(source, members[name], member_hashes[name], dtype, shape)
+        array = _read_checked(source, members[name], member_hashes[name], dtype, shape)
         if _sha256(array) != digest:
             raise ValueError(f"array {name} does not match its sha256: the file is damaged or was altered")
         arrays[name] = array
@@ -761,7 +809,11 @@ def _read_arrays(source, members, member_hashes, plan):
 
 
 def _parse_json(data):
-    """Strict JSON: UTF-8, no NaN or infinities, numbers within int64 or finite float64, no duplicate keys."""
+    """Strict JSON from UTF-8 bytes, refusing what save never writes.
+
+    No NaN or infinities, numbers within int64 (uint64 for class labels) or
+    finite float64, no repeated keys, at most MAX_JSON_DEPTH levels deep.
+    """
 
     def refuse_constant(name):
         raise ValueError(f"{name} is not a JSON number")
@@ -784,7 +836,7 @@ def _parse_json(data):
         return dict(pairs)
 
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys, parse_constant=refuse_constant,
+        value = json.loads(str(data, "utf-8"), object_pairs_hook=unique_keys, parse_constant=refuse_constant,
                            parse_float=finite_float, parse_int=integer)
     except RecursionError:
         raise ValueError(f"its metadata is nested deeper than {MAX_JSON_DEPTH} levels") from None

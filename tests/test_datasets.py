@@ -2,6 +2,7 @@
 the download path, served from a local HTTP server on 127.0.0.1."""
 
 import bz2
+import contextlib
 import functools
 import gzip
 import http.server
@@ -256,29 +257,42 @@ def test_csv_bombs_are_refused_before_pandas_parses_them(tmp_path):
                            match="zip member declares 2000034 bytes, more than max_bytes=1048576")
 
 
+class FifoWriter(threading.Thread):
+    """Writes ``data`` into a FIFO from a thread; ``finish()`` never hangs, whether the loader read it or not."""
+
+    def __init__(self, fifo, data):
+        super().__init__(daemon=True)
+        self.fifo, self.data = fifo, data
+        self.start()
+
+    def run(self):
+        with contextlib.suppress(BrokenPipeError), open(self.fifo, "wb") as out:
+            out.write(self.data)
+
+    def finish(self):
+        if self.is_alive():  # blocked in open() (nobody read) or in write(): a reader that goes away frees it
+            os.close(os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK))
+        self.join(5)
+        assert not self.is_alive()
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_csv_from_a_fifo_streams_and_is_capped(tmp_path):
     header = b"label," + b",".join(b"pixel%d" % i for i in range(4)) + b"\n"
     fifo = tmp_path / "rows.csv"
     os.mkfifo(fifo)
-
-    def write_rows(n_rows):
-        with open(fifo, "wb") as out:
-            try:
-                out.write(header + b"7,0,255,12,0\n" * n_rows)
-            except BrokenPipeError:  # the loader stopped reading: refused
-                pass
-
-    writer = threading.Thread(target=write_rows, args=(2,))
-    writer.start()
-    X, y = load_mnist_csv(fifo, return_X_y=True)
-    writer.join()
+    writer = FifoWriter(fifo, header + b"7,0,255,12,0\n" * 2)
+    try:
+        X, y = load_mnist_csv(fifo, return_X_y=True)
+    finally:
+        writer.finish()
     assert X.tolist() == [[0, 255, 12, 0]] * 2 and y.tolist() == [7, 7]
-    writer = threading.Thread(target=write_rows, args=(300_000,))
-    writer.start()
-    with pytest.raises(ValueError, match="more than max_bytes=1048576 bytes once decompressed"):
-        load_mnist_csv(fifo, max_bytes=2**20)
-    writer.join()
+    writer = FifoWriter(fifo, header + b"7,0,255,12,0\n" * 300_000)
+    try:
+        with pytest.raises(ValueError, match="more than max_bytes=1048576 bytes once decompressed"):
+            load_mnist_csv(fifo, max_bytes=2**20)
+    finally:
+        writer.finish()
 
 
 # ----------------------------------------------------------------------

@@ -591,12 +591,23 @@ def _signature_of_another_file(members, metadata):
     return fuzzer.forge({**members, SIGNATURE: fuzzer.read_members(other.getvalue())[SIGNATURE]})
 
 
+def _metadata_broken(members, metadata):
+    metadata["fitted"]["n_iter_"] = -1
+    return fuzzer.forge({**members, METADATA: fuzzer.json_member(metadata)})
+
+
+def _metadata_not_json(members, metadata):
+    return fuzzer.forge({**members, METADATA: fuzzer.json_member("[" * 100_000)})
+
+
 def _signature_not_hex(members, metadata):
     return fuzzer.forge({**members, SIGNATURE: fuzzer.npy_bytes(np.frombuffer(b"z" * 64, np.uint8))})
 
 
 @pytest.mark.parametrize("alter, message", [
     (_relabelled, "its signature does not match"),
+    (_metadata_broken, "its signature does not match"),
+    (_metadata_not_json, "its signature does not match"),
     (_weights_scaled, "its signature does not match"),
     (_member_added, "its signature does not match"),
     (_resigned_with_another_key, "its signature does not match"),
@@ -609,7 +620,7 @@ def test_a_file_altered_after_signing_is_refused_with_the_key(signed, tmp_path, 
     members, metadata = parts(path)
     altered = tmp_path / "altered.npz"
     altered.write_bytes(alter(members, metadata))  # every hash rewritten: only the key is missing
-    if alter not in (_member_added, _signature_not_hex):
+    if alter not in (_member_added, _signature_not_hex, _metadata_broken, _metadata_not_json):
         skscratch.load(altered)  # without the key, a rewritten file looks sound: that is what a key is for
     with pytest.raises(ValueError, match=message):
         skscratch.load(altered, key=KEY)
@@ -697,6 +708,28 @@ def test_bombs_are_refused_fast_in_little_memory(saved, tmp_path, bomb):
     finally:
         tracemalloc.stop()
     assert seconds < 1 and peak < 3 * 2**20, (seconds, peak)
+
+
+class _Counting(io.BytesIO):
+    """A file in memory that counts the bytes read from it."""
+
+    read_bytes = 0
+
+    def read(self, n=-1):
+        data = super().read(n)
+        self.read_bytes += len(data)
+        return data
+
+
+def test_a_member_larger_than_the_network_needs_is_refused_unread(saved):
+    """8 MB of real weights where the metadata's network needs 256 bytes: refused having read 10 KB."""
+    members = fuzzer.read_members(saved.read_bytes())
+    data = fuzzer.forge({**members, "coefs_0": fuzzer.npy_bytes(np.ones((1000, 1000)))})  # every hash rewritten
+    f = _Counting(data)
+    with pytest.raises(ValueError, match=r"member coefs_0 holds 8000128 bytes, but a float64 array of shape "
+                       r"\(4, 8\) takes 256 bytes and a header"):
+        skscratch.load(f)
+    assert len(data) > 8_000_000 and f.read_bytes < 10_000, f.read_bytes
 
 
 # ----------------------------------------------------------------------
