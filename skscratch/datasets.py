@@ -11,15 +11,30 @@
 Every loader returns a :class:`~sklearn.utils.Bunch`, or ``(X, y)`` with
 ``return_X_y=True``, or DataFrames with ``as_frame=True``. Pixels stay
 ``uint8`` (0-255): divide by 255 to train.
+
+The files may be gzip, bzip2, xz or one-member zip files (the skscratch
+command reads its ``--data`` through these loaders too). A decompression bomb
+is refused before it inflates: an IDX file's header declares its size, which
+must fit the compressed file (deflate cannot inflate more than about 1032
+times) and ``max_bytes``, and no more than that size (plus one byte) is ever
+inflated; a CSV is streamed through a counter that refuses it beyond
+``max_bytes`` (1 GiB by default) before pandas parses it.
 """
 
+import bz2
+import contextlib
 import gzip
+import io
+import lzma
 import os
 import shutil
+import stat
 import tempfile
 import urllib.error
 import urllib.request
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,30 +57,187 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
 
+# The most bytes a file may hold once decompressed, unless the caller says
+# otherwise (max_bytes). MNIST's largest file holds 47 MB, as IDX, or 110 MB
+# as CSV.
+DEFAULT_MAX_BYTES = 2**30
+# deflate emits at most 258 bytes per 2 bits of input: no gzip file inflates
+# more than about 1032 times its size
+_DEFLATE_MAX_RATIO = 1032
+_CHUNK = 2**18  # bytes read at a time when counting or filling
 
-def _read_idx(path):
-    """The array stored in one IDX file (gzipped or not), checked against its header."""
+
+def _decompressed(f, path, max_bytes):
+    """(compression or None, a stream of the content, the content's declared size or None) of a file.
+
+    The compression is told by the magic bytes. The declared size is a
+    plain regular file's size, or a one-member zip's declared size (which
+    must be within ``max_bytes``; reading stops at it).
+    """
+    magic = f.peek(6)[:6]
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip", gzip.GzipFile(fileobj=f, mode="rb"), None
+    if magic[:3] == b"BZh":
+        return "bzip2", bz2.BZ2File(f), None
+    if magic == b"\xfd7zXZ\x00":
+        return "xz", lzma.LZMAFile(f), None
+    if magic[:4] == b"PK\x03\x04":
+        archive = zipfile.ZipFile(f)
+        members = archive.infolist()
+        if len(members) != 1:
+            raise ValueError(f"{path}: a zip file of {len(members)} members; a data file zips one.")
+        if max_bytes is not None and members[0].file_size > max_bytes:
+            raise ValueError(f"{path}: its zip member declares {members[0].file_size} bytes, more than "
+                             f"max_bytes={max_bytes}.")
+        return "zip", archive.open(members[0]), members[0].file_size
+    return None, f, _regular_size(f)
+
+
+def _regular_size(f):
+    """The size of an open file, or None for a stream (a FIFO, a device)."""
+    status = os.fstat(f.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+@contextlib.contextmanager
+def _corrupt_data_is_value_error(path, compression):
+    """Errors of a decompressor, as a ValueError naming the file."""
+    try:
+        yield
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        if compression is None:  # an I/O error of a plain file is no format error
+            raise
+        raise ValueError(f"{path}: corrupt {compression} data ({exc}).") from exc
+
+
+def _read_exactly(stream, n):
+    """Up to ``n`` bytes: fewer only at the end of the stream."""
+    buffer = np.empty(n, dtype=np.uint8)  # filled as the data comes: a lying header costs no memory
+    view, done = memoryview(buffer), 0
+    while done < n:
+        got = stream.readinto(view[done : done + _CHUNK])
+        if not got:
+            break
+        done += got
+    return buffer[:done]
+
+
+def _check_idx_size(path, shape, nbytes, header, compression, content_size, file_size, max_bytes):
+    """Refuse a declared size that the file cannot hold, or that exceeds max_bytes, before reading it."""
+    if max_bytes is not None and nbytes > max_bytes:
+        raise ValueError(f"{path}: the header declares {shape} values ({nbytes} bytes), more than "
+                         f"max_bytes={max_bytes}; pass a larger max_bytes (or None) to load it.")
+    if content_size is not None and header + nbytes != content_size:
+        raise ValueError(f"{path}: the header promises {shape} values ({nbytes} bytes) but the file "
+                         f"holds {content_size - header} bytes: it is truncated or corrupt.")
+    if compression == "gzip" and file_size is not None and header + nbytes > _DEFLATE_MAX_RATIO * file_size:
+        raise ValueError(f"{path}: the header declares {shape} values ({nbytes} bytes), more than a gzip "
+                         f"file of {file_size} bytes can hold (deflate inflates at most ~{_DEFLATE_MAX_RATIO} "
+                         "times): it is corrupt, or a decompression bomb.")
+
+
+def _read_idx(path, max_bytes=DEFAULT_MAX_BYTES):
+    """The array stored in one IDX file (compressed or not), checked against its header.
+
+    The header's declared size is checked before the data is read, and no
+    more than that size and one byte is ever decompressed.
+    """
     path = Path(path)
     with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{path}: corrupt gzip data ({exc}).") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or not 1 <= raw[3] <= 4:
-        raise ValueError(f"{path}: bad magic number {raw[:4].hex() or 'none'}; an IDX file starts with "
-                         "two zero bytes, a type code and the number of dimensions (e.g. 00000803).")
-    dtype, n_dims = _IDX_DTYPES[raw[2]], raw[3]
-    header = 4 + 4 * n_dims
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated header.")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=n_dims, offset=4))
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise ValueError(f"{path}: the header promises {shape} values ({expected} bytes) but the file "
-                         f"holds {len(raw) - header} bytes: it is truncated or corrupt.")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+        file_size = _regular_size(f)
+        with _corrupt_data_is_value_error(path, "compressed"):
+            compression, stream, content_size = _decompressed(f, path, max_bytes)
+        with _corrupt_data_is_value_error(path, compression):
+            magic = stream.read(4)
+            if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in _IDX_DTYPES or not 1 <= magic[3] <= 4:
+                raise ValueError(f"{path}: bad magic number {magic.hex() or 'none'}; an IDX file starts with "
+                                 "two zero bytes, a type code and the number of dimensions (e.g. 00000803).")
+            dtype, n_dims = _IDX_DTYPES[magic[2]], magic[3]
+            dims = stream.read(4 * n_dims)
+            if len(dims) < 4 * n_dims:
+                raise ValueError(f"{path}: truncated header.")
+            shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            _check_idx_size(path, shape, nbytes, 4 + 4 * n_dims, compression, content_size, file_size, max_bytes)
+            data = _read_exactly(stream, nbytes)
+            more = stream.read(1)
+    if len(data) != nbytes or more:
+        held = f"{len(data)} bytes" if len(data) != nbytes else "more"
+        raise ValueError(f"{path}: the header promises {shape} values ({nbytes} bytes) but the file "
+                         f"holds {held}: it is truncated or corrupt.")
+    array = data.view(dtype).reshape(shape)
+    if dtype.byteorder == ">":  # big-endian on a little-endian machine: swap in place
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
+
+
+class _CappedReader(io.RawIOBase):
+    """A readable stream that raises a ValueError once more than ``limit`` bytes have come out of ``stream``."""
+
+    def __init__(self, stream, limit, path):
+        super().__init__()
+        self.stream, self.limit, self.path, self.total = stream, limit, path, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = self.stream.readinto(buffer)
+        self.total += n
+        if self.limit is not None and self.total > self.limit:
+            raise ValueError(f"{self.path}: it holds more than max_bytes={self.limit} bytes once decompressed; "
+                             "pass a larger max_bytes (or None) to load it.")
+        return n
+
+
+def _gzip_declared_size(f):
+    """The size a gzip file's trailer declares (modulo 2**32): the last member's ISIZE."""
+    f.seek(-4, os.SEEK_END)
+    size = int.from_bytes(f.read(4), "little")
+    f.seek(0)
+    return size
+
+
+def _inflates_beyond(stream, limit):
+    """Whether ``stream`` holds more than ``limit`` bytes; read in chunks, so in constant memory."""
+    total = 0
+    while chunk := stream.read(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _csv_content(path, max_bytes):
+    """A binary stream of a CSV file's content, decompressed, that never gives more than ``max_bytes``.
+
+    A compressed regular file is refused before pandas sees it if it
+    inflates beyond ``max_bytes``: at once if its gzip trailer says so,
+    else after counting its content in constant memory. A stream (a FIFO)
+    is refused when the count passes ``max_bytes`` while pandas reads it.
+    """
+    with open(path, "rb") as f:
+        file_size = _regular_size(f)
+        if max_bytes is not None and file_size and f.peek(2)[:2] == b"\x1f\x8b":
+            declared = _gzip_declared_size(f)
+            if declared > max_bytes:
+                raise ValueError(f"{path}: its gzip trailer declares {declared} bytes, more than "
+                                 f"max_bytes={max_bytes}; pass a larger max_bytes (or None) to load it.")
+        with _corrupt_data_is_value_error(path, "compressed"):
+            compression, stream, content_size = _decompressed(f, path, max_bytes)
+        with _corrupt_data_is_value_error(path, compression):
+            too_large = max_bytes is not None and (
+                content_size > max_bytes if content_size is not None
+                else file_size is not None and _inflates_beyond(stream, max_bytes)
+            )  # fmt: skip
+            if too_large:
+                raise ValueError(f"{path}: it holds more than max_bytes={max_bytes} bytes once decompressed; "
+                                 "pass a larger max_bytes (or None) to load it.")
+            if compression is not None and file_size is not None:  # counted: read it again
+                f.seek(0)
+                compression, stream, content_size = _decompressed(f, path, max_bytes)
+            yield io.BufferedReader(_CappedReader(stream, max_bytes, path))
 
 
 def _pixel_names(n_pixels):
@@ -90,8 +262,14 @@ def _bunch(images, labels, *, return_X_y, as_frame, description, target_names=No
                  feature_names=feature_names, target_names=target_names, DESCR=description)
 
 
-def load_idx(images, labels=None, *, return_X_y=False, as_frame=False):
+def load_idx(images, labels=None, *, return_X_y=False, as_frame=False, max_bytes=DEFAULT_MAX_BYTES):
     """Load images (and labels) from IDX files, gzipped or not.
+
+    The files may also be bzip2, xz or one-member zip files. Each file's
+    header declares its shape, so its size is checked before the data is
+    read: a file whose header promises more than it can hold (a gzip file
+    inflates at most ~1032 times its size), or more than ``max_bytes``, is
+    refused at once, and nothing beyond the declared size is decompressed.
 
     Parameters
     ----------
@@ -104,6 +282,9 @@ def load_idx(images, labels=None, *, return_X_y=False, as_frame=False):
     as_frame : bool, default=False
         Give ``data`` as a DataFrame with columns ``pixel0`` ... and
         ``target`` as a Series named ``label``.
+    max_bytes : int or None, default=2**30
+        The most bytes of data a file's header may declare (1 GiB; MNIST's
+        training images take 47 MB). None for no limit.
 
     Returns
     -------
@@ -115,8 +296,9 @@ def load_idx(images, labels=None, *, return_X_y=False, as_frame=False):
     Raises
     ------
     ValueError
-        Naming the file: a bad magic number, a truncated file, or a
-        different number of images and labels.
+        Naming the file: a bad magic number, a truncated file, a header
+        that declares more than the file can hold or than ``max_bytes``,
+        corrupt compressed data, or a different number of images and labels.
 
     Examples
     --------
@@ -128,12 +310,12 @@ def load_idx(images, labels=None, *, return_X_y=False, as_frame=False):
     >>> load_idx(path).data.shape
     (2, 9)
     """
-    pixels = _read_idx(images)
+    pixels = _read_idx(images, max_bytes)
     if pixels.ndim < 2:
         raise ValueError(f"{images}: holds {pixels.ndim}-d data, not images.")
     target = None
     if labels is not None:
-        target = _read_idx(labels)
+        target = _read_idx(labels, max_bytes)
         if target.ndim != 1:
             raise ValueError(f"{labels}: holds {target.ndim}-d data, not one label per image.")
         if len(target) != len(pixels):
@@ -142,16 +324,22 @@ def load_idx(images, labels=None, *, return_X_y=False, as_frame=False):
                   description=f"Images from {images}" + (f", labels from {labels}" if labels else ""))
 
 
-def load_mnist_csv(path, *, return_X_y=False, as_frame=False):
+def load_mnist_csv(path, *, return_X_y=False, as_frame=False, max_bytes=DEFAULT_MAX_BYTES):
     """Load Kaggle's MNIST CSV: a ``label`` column, then ``pixel0`` ... ``pixelN``.
 
-    Kaggle's ``test.csv`` has no label column; then ``target`` is None.
+    Kaggle's ``test.csv`` has no label column; then ``target`` is None. The
+    file may be gzip, bzip2, xz or a one-member zip.
 
     Parameters
     ----------
     path : str or path-like
     return_X_y : bool, default=False
     as_frame : bool, default=False
+    max_bytes : int or None, default=2**30
+        The most bytes the CSV may hold once decompressed (1 GiB; Kaggle's
+        ``train.csv`` holds 76 MB). A larger file, or a decompression bomb,
+        is refused with a ValueError before pandas parses it. None for no
+        limit.
 
     Returns
     -------
@@ -163,8 +351,9 @@ def load_mnist_csv(path, *, return_X_y=False, as_frame=False):
     ------
     ValueError
         Naming the file: columns other than ``label`` and ``pixel0`` ...
-        in order, non-numeric cells (with their row and column), or pixel
-        values outside 0-255.
+        in order, non-numeric cells (with their row and column), pixel
+        values outside 0-255, corrupt compressed data, or more than
+        ``max_bytes`` of content.
 
     Examples
     --------
@@ -179,7 +368,8 @@ def load_mnist_csv(path, *, return_X_y=False, as_frame=False):
     try:
         with warnings.catch_warnings():  # a row longer than the header: an error, not a warning
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
+            with _csv_content(path, max_bytes) as content:
+                frame = pd.read_csv(content, dtype=str, keep_default_na=False, index_col=False)
     except pd.errors.ParserWarning as exc:
         raise ValueError(f"{path}: not a well-formed CSV: a row has more fields than the header.") from exc
     except pd.errors.ParserError as exc:

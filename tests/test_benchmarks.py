@@ -91,3 +91,14 @@ def test_bench_dask_search_quick(tmp_path):
     assert len(results["local n_jobs=1"]["mean_test_score"]) == 4
     assert all(result["seconds"] > 0 for result in results.values()) and report["dask_cluster_start_seconds"] > 0
     assert "| dask n_jobs=-1 (LocalCluster 2x1) |" in out
+
+
+def test_bench_fuzz_load_quick(tmp_path):
+    out = run("bench_fuzz_load.py", "--quick", "--out-dir", str(tmp_path))
+    report = json.loads((tmp_path / "bench_fuzz_load_quick.json").read_text())
+    assert report["files"] == 2000 and report["failures"] == []
+    assert set(report["outcomes"]) == {"truncate", "bit-flip", "overwrite", "zip-header", "npy-header", "metadata",
+                                       "nested-json", "bomb"}
+    assert sum(sum(counts.values()) for counts in report["outcomes"].values()) == 2000
+    assert 0 < report["worst"]["seconds"] < 2 and report["worst"]["traced_peak_bytes"] > 0
+    assert "| bomb | 250 | 250 |" in out and (tmp_path / "bench_fuzz_load_quick.md").exists()

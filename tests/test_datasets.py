@@ -1,10 +1,18 @@
 """skscratch.datasets on files the tests write, including every corruption and
 the download path, served from a local HTTP server on 127.0.0.1."""
 
+import bz2
+import contextlib
 import functools
 import gzip
 import http.server
+import lzma
+import os
 import threading
+import time
+import tracemalloc
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +99,70 @@ def test_load_idx_corruptions_name_the_file_and_the_problem(tmp_path, idx_pair):
         load_idx(labels)
 
 
+def gzip_of(prefix, n_bytes, filler=b"\0"):
+    """A gzip file of ``prefix`` and ``n_bytes`` of ``filler``, compressed chunk by chunk (a bomb, for large n)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = (filler * (2**20 // len(filler) + 1))[: 2**20]
+    parts = [compressor.compress(prefix)]
+    parts += [compressor.compress(chunk) for _ in range(n_bytes // 2**20)]
+    return b"".join(parts) + compressor.flush()
+
+
+def refused_fast_and_small(load, *args, match, **kwargs):
+    """The loader raises a ValueError matching ``match`` within 1 s, having traced < 4 MiB."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match=match):
+            load(*args, **kwargs)
+        seconds, peak = time.perf_counter() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 1 and peak < 4 * 2**20, (seconds, peak)
+
+
+def test_idx_bombs_are_refused_by_their_header_before_inflating(tmp_path):
+    # 64 MB of zeros behind a header that declares 10 bytes: 11 bytes are inflated, not 64 MB
+    inflates = tmp_path / "inflates-idx1-ubyte.gz"
+    inflates.write_bytes(gzip_of(idx_bytes(np.zeros(10, np.uint8)), 64 * 2**20))
+    assert inflates.stat().st_size < 100_000
+    refused_fast_and_small(load_idx, inflates, match=r"inflates-idx1-ubyte.gz: the header promises \(10,\) "
+                           r"values \(10 bytes\) but the file holds more: it is truncated or corrupt")
+    # a 35-byte gzip cannot hold 47 MB: deflate inflates at most ~1032 times
+    tiny = write(tmp_path / "tiny.gz", bytes([0, 0, 8, 3]) + np.array([60000, 28, 28], ">u4").tobytes())
+    refused_fast_and_small(load_idx, tiny, match=r"\(60000, 28, 28\) values \(47040000 bytes\), more than a "
+                           "gzip file of .* bytes can hold")
+    huge = write(tmp_path / "huge.idx", bytes([0, 0, 8, 3]) + np.array([2**32 - 1] * 3, ">u4").tobytes(), gz=False)
+    refused_fast_and_small(load_idx, huge, match="more than max_bytes=1073741824")
+    # declared sizes a plain or zipped file does not hold are refused before reading
+    plain = write(tmp_path / "plain.idx", bytes([0, 0, 8, 1]) + np.array([2**29], ">u4").tobytes() + b"\0" * 99,
+                  gz=False)
+    refused_fast_and_small(load_idx, plain, match=r"promises \(536870912,\) values .* holds 99 bytes")
+    with zipfile.ZipFile(tmp_path / "images.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("images-idx3-ubyte", idx_bytes(IMAGES)[:-1])
+    refused_fast_and_small(load_idx, tmp_path / "images.zip", match="truncated or corrupt")
+
+
+def test_load_idx_max_bytes_and_other_compressions(tmp_path):
+    good = idx_bytes(IMAGES)
+    path = write(tmp_path / "images.gz", good)
+    with pytest.raises(ValueError, match=r"\(5, 28, 28\) values \(3920 bytes\), more than max_bytes=3000"):
+        load_idx(path, max_bytes=3000)
+    np.testing.assert_array_equal(load_idx(path, max_bytes=None).images, IMAGES)
+    np.testing.assert_array_equal(load_idx(path, max_bytes=3920).images, IMAGES)
+    for name, data in [("images.bz2", bz2.compress(good)), ("images.xz", lzma.compress(good))]:
+        np.testing.assert_array_equal(load_idx(write(tmp_path / name, data, gz=False)).images, IMAGES)
+    with zipfile.ZipFile(tmp_path / "images.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train-images-idx3-ubyte", good)
+    np.testing.assert_array_equal(load_idx(tmp_path / "images.zip").images, IMAGES)
+    with pytest.raises(ValueError, match="zip member declares 3936 bytes, more than max_bytes=100"):
+        load_idx(tmp_path / "images.zip", max_bytes=100)
+    wide = RNG.randint(-(2**31), 2**31, size=(3, 4)).astype(">i4")  # big-endian on disk, native in memory
+    loaded = load_idx(write(tmp_path / "wide.gz", idx_bytes(wide, 0x0C))).data
+    assert loaded.dtype == np.dtype("=i4") and loaded.flags.writeable
+    np.testing.assert_array_equal(loaded, wide)
+
+
 # ----------------------------------------------------------------------
 # load_mnist_csv
 
@@ -139,6 +211,88 @@ def test_load_mnist_csv_corruptions(tmp_path):
     (tmp_path / "blank.csv").write_text("")
     with pytest.raises(ValueError, match="blank.csv: empty file"):
         load_mnist_csv(tmp_path / "blank.csv")
+    broken = bytearray(gzip.compress(path.read_bytes()))
+    broken[len(broken) // 2] ^= 0xFF
+    (tmp_path / "broken.csv.gz").write_bytes(bytes(broken))
+    with pytest.raises(ValueError, match="broken.csv.gz: corrupt gzip data"):
+        load_mnist_csv(tmp_path / "broken.csv.gz")
+
+
+def test_load_mnist_csv_compressed(tmp_path):
+    data = kaggle_csv(tmp_path / "train.csv").read_bytes()
+    with zipfile.ZipFile(tmp_path / "train.csv.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.csv", data)
+    for name, compressed in [("train.csv.gz", gzip.compress(data)), ("train.csv.bz2", bz2.compress(data)),
+                             ("train.csv.xz", lzma.compress(data)), ("train.csv.zip", None)]:
+        if compressed is not None:
+            (tmp_path / name).write_bytes(compressed)
+        X, y = load_mnist_csv(tmp_path / name, return_X_y=True)
+        np.testing.assert_array_equal(X, IMAGES.reshape(5, -1))
+        np.testing.assert_array_equal(y, LABELS)
+
+
+def test_csv_bombs_are_refused_before_pandas_parses_them(tmp_path):
+    header = b"label," + b",".join(b"pixel%d" % i for i in range(4)) + b"\n"
+    # 64 MB of rows in a 70 KB gzip, with max_bytes=1 MB: refused by its gzip trailer, inflating nothing
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip_of(header, 64 * 2**20, b"1,0,0,0,0\n"))
+    refused_fast_and_small(load_mnist_csv, bomb, max_bytes=2**20, match="gzip trailer declares 6710.* bytes, more "
+                           "than max_bytes=1048576")
+    # the default cap, 1 GiB, from the trailer of a 1 KB file: nothing is inflated
+    claims = tmp_path / "claims.csv.gz"
+    claims.write_bytes(gzip.compress(header)[:-4] + (2**31).to_bytes(4, "little"))
+    refused_fast_and_small(load_mnist_csv, claims, match="declares 2147483648 bytes, more than max_bytes=1073741824")
+    # a trailer that understates (a second, small gzip member): counted in constant memory, then refused
+    hidden = tmp_path / "hidden.csv.gz"
+    hidden.write_bytes(gzip_of(header, 16 * 2**20, b"1,0,0,0,0\n") + gzip.compress(b"1,0,0,0,0\n"))
+    refused_fast_and_small(load_mnist_csv, hidden, max_bytes=2**20, match="more than max_bytes=1048576 bytes once "
+                           "decompressed")
+    for name, data in [("bomb.csv.bz2", bz2.compress(header + b"1,0,0,0,0\n" * 200_000)),
+                       ("plain.csv", header + b"1,0,0,0,0\n" * 200_000)]:
+        (tmp_path / name).write_bytes(data)
+        refused_fast_and_small(load_mnist_csv, tmp_path / name, max_bytes=2**20, match="more than max_bytes")
+    with zipfile.ZipFile(tmp_path / "bomb.csv.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.csv", header + b"1,0,0,0,0\n" * 200_000)
+    refused_fast_and_small(load_mnist_csv, tmp_path / "bomb.csv.zip", max_bytes=2**20,
+                           match="zip member declares 2000034 bytes, more than max_bytes=1048576")
+
+
+class FifoWriter(threading.Thread):
+    """Writes ``data`` into a FIFO from a thread; ``finish()`` never hangs, whether the loader read it or not."""
+
+    def __init__(self, fifo, data):
+        super().__init__(daemon=True)
+        self.fifo, self.data = fifo, data
+        self.start()
+
+    def run(self):
+        with contextlib.suppress(BrokenPipeError), open(self.fifo, "wb") as out:
+            out.write(self.data)
+
+    def finish(self):
+        if self.is_alive():  # blocked in open() (nobody read) or in write(): a reader that goes away frees it
+            os.close(os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK))
+        self.join(5)
+        assert not self.is_alive()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_csv_from_a_fifo_streams_and_is_capped(tmp_path):
+    header = b"label," + b",".join(b"pixel%d" % i for i in range(4)) + b"\n"
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    writer = FifoWriter(fifo, header + b"7,0,255,12,0\n" * 2)
+    try:
+        X, y = load_mnist_csv(fifo, return_X_y=True)
+    finally:
+        writer.finish()
+    assert X.tolist() == [[0, 255, 12, 0]] * 2 and y.tolist() == [7, 7]
+    writer = FifoWriter(fifo, header + b"7,0,255,12,0\n" * 300_000)
+    try:
+        with pytest.raises(ValueError, match="more than max_bytes=1048576 bytes once decompressed"):
+            load_mnist_csv(fifo, max_bytes=2**20)
+    finally:
+        writer.finish()
 
 
 # ----------------------------------------------------------------------
