@@ -24,8 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, machine_info, publish  # noqa: E402
+from _data import DEFAULT_DATA_DIR
+from _machine import machine_info
+from _report import DEFAULT_OUT_DIR, publish
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dask_out_of_core.py"
 FACTOR = 8

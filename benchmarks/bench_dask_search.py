@@ -35,16 +35,14 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from _data import DEFAULT_DATA_DIR, check_fashion_mnist, load_digits_split, load_fashion_split
+from _machine import machine_info
+from _report import DEFAULT_OUT_DIR, publish
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import (  # noqa: E402
-    DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, check_fashion_mnist, load_digits_split, load_fashion_split, machine_info, publish,
-)
-
-from skscratch import MLPScratchClassifier  # noqa: E402
+from skscratch import MLPScratchClassifier
 
 GRID = {"hidden_layer_sizes": [(64,), (128,)], "alpha": [1e-4, 1e-2]}
 ONE_THREAD = "local n_jobs=1, 1 BLAS thread"

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, load_fashion_split, machine_info  # noqa: E402
+from _data import DEFAULT_DATA_DIR, load_fashion_split
+from _machine import machine_info
+from _report import DEFAULT_OUT_DIR
 
 RECIPE = Path(__file__).resolve().parents[1] / "examples" / "plot_fashion_mnist_recipe.py"
 TARGET_ACCURACY, TIME_BUDGET_S = 0.905, 120.0

@@ -31,14 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import (  # noqa: E402
-    DEFAULT_DATA_DIR,
-    DEFAULT_OUT_DIR,
-    load_digits_split,
-    load_fashion_split,
-    machine_info,
-)
+from _data import DEFAULT_DATA_DIR, load_digits_split, load_fashion_split
+from _machine import machine_info
+from _report import DEFAULT_OUT_DIR
 
 LIBRARIES = ("skscratch", "sklearn")
 

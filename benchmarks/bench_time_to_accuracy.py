@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, load_fashion_split, machine_info  # noqa: E402
+from _data import DEFAULT_DATA_DIR, load_fashion_split
+from _machine import machine_info
+from _report import DEFAULT_OUT_DIR
 
 
 def time_to_accuracy(Estimator, X, y, X_test, y_test, target, max_epochs):

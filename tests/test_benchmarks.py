@@ -7,6 +7,7 @@ the scripts run, measure every contender and write their reports.
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def run(script, *args):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
-                            capture_output=True, text=True, timeout=600)
+def run(script, *args, env=None, cwd=None):
+    """Run a benchmark as a user does, from a folder outside the repository unless ``cwd``."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True,
+                            text=True, timeout=600, env=env, cwd=cwd or tempfile.gettempdir())
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result.stdout
 
