@@ -6,6 +6,8 @@ command line) and ``NAME.md`` (its tables) to ``--out-dir``, by default
 """
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "results"
@@ -17,6 +19,11 @@ def add_out_dir_argument(parser):
         "--out-dir", type=Path, default=DEFAULT_OUT_DIR,
         help="where to write the JSON and Markdown results (default: benchmarks/results)",
     )  # fmt: skip
+
+
+def command_line():
+    """The command that ran this script, as a user types it: ``python benchmarks/x.py --quick``."""
+    return "python " + shlex.join(sys.argv)
 
 
 def write_report(report, markdown, out_dir, name):
