@@ -1,7 +1,10 @@
 """The training benchmark's contenders, and how one is measured in a process of its own.
 
 A contender is named ``LIBRARY-DTYPE``: ``skscratch-float32``,
-``sklearn-float64``, ``torch-float32``...
+``sklearn-float64``, ``torch-float32``... A baseline contender names a git
+revision of skscratch as well, ``skscratch@46bc5cd-float32``: it is the same
+trainer, run in a worker whose ``PYTHONPATH`` holds that revision's package
+(see ``_baseline.py``).
 
 Each contender runs in a fresh Python process, the benchmark script again in
 its hidden ``--worker`` mode (:func:`spawn_worker` starts it,
@@ -149,9 +152,10 @@ IMPORTS = {"skscratch": "skscratch", "sklearn": "sklearn.neural_network", "torch
 
 
 def split_contender(name):
-    """``"skscratch-float32"`` -> ``("skscratch", "float32")``."""
+    """``"skscratch-float32"`` -> ``("skscratch", "float32")``; a baseline's revision is
+    left out: ``"skscratch@46bc5cd-float32"`` -> ``("skscratch", "float32")``."""
     library, dtype = name.rsplit("-", 1)
-    return library, dtype
+    return library.partition("@")[0], dtype
 
 
 # ----------------------------------------------------------------------
@@ -184,14 +188,31 @@ def time_predict_proba(trainer, X):
     return times, proba
 
 
+def import_library(library, root=None):
+    """Import the contender's library; None if it went as asked, else why not, as a result.
+
+    A baseline contender's skscratch must come from its revision's checkout
+    ``root``, not from the installed package.
+    """
+    module_name = IMPORTS[library]
+    try:
+        module = __import__(module_name)
+    except ImportError as error:
+        return {"status": "skipped", "reason": f"{module_name} cannot be imported: {error}"}
+    if root is not None and not Path(module.__file__).resolve().is_relative_to(Path(root).resolve()):
+        return {
+            "status": "failed",
+            "reason": f"{module_name} was imported from {module.__file__}, not from {root}",
+        }
+    return None
+
+
 def run_contender(config):
     """Measure one contender on one network; the result as a dict."""
     library, dtype = split_contender(config["contender"])
-    try:
-        __import__(IMPORTS[library])
-    except ImportError as error:
-        return {"status": "skipped", "reason": f"{IMPORTS[library]} cannot be imported: {error}"}
-
+    failure = import_library(library, config.get("package_root"))
+    if failure is not None:
+        return failure
     X_train, y_train, X_test, y_test = load_data(config["dataset"], np.dtype(dtype))
     trainer = TRAINERS[library](library, tuple(config["network"]), X_train.shape[1])
     rss_before_fit = peak_rss_mib()  # interpreter, libraries and data

@@ -55,6 +55,26 @@ METRIC_LABELS = {
     "peak_rss_mib": "peak RSS",
     "accuracy_pct": "test accuracy",
 }
+# skscratch against itself at the baseline revision: the same model, so the
+# accuracy difference should be 0 and the ratios say what the new code changed
+BASELINE_METRICS = (
+    ("s_per_epoch", "ratio"),
+    ("predict_proba_s", "ratio"),
+    ("peak_rss_mib", "ratio"),
+    ("accuracy_pct", "difference"),
+)
+
+
+def run_comparisons(baseline=None):
+    """The comparisons of each network: ``COMPARISONS``, then each skscratch contender
+    against the same contender at the ``baseline`` revision (see ``report["baseline"]``)."""
+    if not baseline:
+        return COMPARISONS
+    return COMPARISONS + tuple(
+        Comparison(metric, ours, theirs, kind)
+        for theirs, ours in baseline["contenders"].items()
+        for metric, kind in BASELINE_METRICS
+    )
 
 
 @dataclass(frozen=True)
@@ -175,7 +195,7 @@ def contender_row(name, result):
     )
 
 
-def network_section(run):
+def network_section(run, comparisons):
     """One network's tables: a row per contender, then a row per comparison."""
     name = network_name(run["network"])
     lines = [
@@ -187,7 +207,7 @@ def network_section(run):
     lines += [contender_row(c, result) for c, result in run["results"].items()]
     lines += ["", "| skscratch vs peer | skscratch | peer | ratio or difference |"]
     lines += ["|---|---:|---:|---:|"]
-    for comparison in COMPARISONS:
+    for comparison in comparisons:
         value = run["comparisons"][comparison.key]
         sign = "/" if comparison.kind == "ratio" else "−"
         label = f"{METRIC_LABELS[comparison.metric]}: {comparison.ours} {sign} {comparison.peer}"
@@ -219,6 +239,17 @@ def dataset_description(dataset, runs):
     return f"Fashion-MNIST from {dataset['data_dir']}, {sizes}"
 
 
+def baseline_description(baseline):
+    """The header's line on the baseline contenders (empty without a baseline)."""
+    if not baseline:
+        return []
+    return [
+        f"- Baseline: skscratch at {baseline['revision']} (commit {baseline['commit']}), "
+        f"the contenders named skscratch@{baseline['revision']}-DTYPE, each run right after "
+        "the same contender with the skscratch of this checkout.",
+    ]
+
+
 def markdown_report(report):
     """The whole Markdown page of a run: how it was run, each network's tables, the targets."""
     machine, versions = report["machine"], report["versions"]
@@ -237,6 +268,7 @@ def markdown_report(report):
         f"- Versions: Python {versions['python']}, NumPy {versions['numpy']}, "
         f"scikit-learn {versions['scikit-learn']}, PyTorch {versions['torch'] or 'not installed'}, "
         f"skscratch {versions['skscratch']}.",
+        *baseline_description(report.get("baseline")),
         f"- Command: `{report['command']}`",
         f"- Date: {report['created']}",
         "",
@@ -249,8 +281,9 @@ def markdown_report(report):
             "its numbers say little about the targets.",
             "",
         ]
+    comparisons = run_comparisons(report.get("baseline"))
     for run in report["runs"]:
-        lines += network_section(run) + [""]
+        lines += network_section(run, comparisons) + [""]
     lines += ["## Targets", "", "| target | goal | measured | result |", "|---|---|---:|---|"]
     lines += [
         f"| {row['target']} | {row['goal']} | {row['measured']} | {row['result']} |"

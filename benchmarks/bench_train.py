@@ -63,6 +63,14 @@ Some options::
     python benchmarks/bench_train.py --networks 100 --epochs 5
     python benchmarks/bench_train.py --only skscratch-float32 torch-float32
 
+Before and after a change, in one run: ``--baseline REV`` runs every
+skscratch contender a second time with the skscratch package of the git
+revision REV (``skscratch@REV-float32``...), each right after the contender it
+is compared with, and adds the ratios skscratch / skscratch@REV to the
+tables::
+
+    python benchmarks/bench_train.py --networks 100 --baseline 46bc5cd
+
 Results go to ``benchmarks/results/bench_train.{json,md}``
 (``bench_train_quick.{json,md}`` with ``--quick``), or to ``--out-dir``; the
 Markdown is printed to stdout as well.
@@ -78,8 +86,8 @@ the ratios against it read "n/a". The CPU build is installed with
 ``pip install torch==2.13.0``.
 
 This script runs the benchmark; the contenders and their measurement are in
-``_contenders.py``, the tables and targets in ``_train_report.py``, the data in
-``_data.py``.
+``_contenders.py``, the tables and targets in ``_train_report.py``, the
+baseline checkout in ``_baseline.py``, the data in ``_data.py``.
 """
 
 
@@ -87,13 +95,15 @@ import argparse
 import shlex
 import sys
 import time
+from contextlib import nullcontext
 from datetime import datetime, timezone
 
-from _contenders import CONTENDERS, SETTINGS, WARMUP_EPOCHS, spawn_worker, worker_main
+from _baseline import BaselineError, checkout
+from _contenders import CONTENDERS, SETTINGS, WARMUP_EPOCHS, spawn_worker, split_contender, worker_main
 from _data import add_data_dir_argument, check_fashion_mnist
 from _machine import library_versions, machine_info
 from _report import add_out_dir_argument, write_report
-from _train_report import COMPARISONS, evaluate_targets, markdown_report, network_name, summary
+from _train_report import evaluate_targets, markdown_report, network_name, run_comparisons, summary
 
 DEFAULT_NETWORKS = ["512,256", "100"]
 QUICK_NETWORKS = ["64"]
@@ -151,6 +161,11 @@ def build_parser():
         help=f"run only these contenders, among: {', '.join(CONTENDERS)}",
     )  # fmt: skip
     parser.add_argument(
+        "--baseline", metavar="REV",
+        help="also run each skscratch contender with the skscratch of the git revision REV "
+        "(as skscratch@REV-float32, ...), and report skscratch / skscratch@REV",
+    )  # fmt: skip
+    parser.add_argument(
         "--quick", action="store_true",
         help=f"{QUICK_N_TRAIN:,} training and {QUICK_N_TEST:,} test samples, network "
         f"{' '.join(QUICK_NETWORKS)}; falls back to scikit-learn's digits without Fashion-MNIST",
@@ -195,10 +210,35 @@ def choose_dataset(args):
 # Running the contenders
 
 
-def run_network(network, contenders, dataset, epochs):
+def is_skscratch(contender):
+    """Whether skscratch trains ``contender`` (a baseline's twin then runs after it)."""
+    return split_contender(contender)[0] == "skscratch"
+
+
+def open_baseline(revision, contenders):
+    """The checkout of skscratch at ``revision`` as a context manager; nothing if None."""
+    if revision is None:
+        return nullcontext()
+    if not any(is_skscratch(name) for name in contenders):
+        raise SystemExit("error: --baseline compares skscratch with itself: run a skscratch contender.")
+    return checkout(revision)
+
+
+def schedule(contenders, baseline):
+    """``(contender, baseline or None)`` in the order they run: each skscratch
+    contender's baseline twin right after it, so that both meet the same load."""
+    order = []
+    for name in contenders:
+        order.append((name, None))
+        if baseline is not None and is_skscratch(name):
+            order.append((baseline.contender(name), baseline))
+    return order
+
+
+def run_network(network, order, dataset, epochs, comparisons):
     """All the contenders on one network, each in its own process."""
     results = {}
-    for contender in contenders:
+    for contender, baseline in order:
         print(f"network {network_name(network)}: {contender} ...", file=sys.stderr, flush=True)
         config = {
             "contender": contender,
@@ -206,11 +246,33 @@ def run_network(network, contenders, dataset, epochs):
             "dataset": dataset,
             "epochs": epochs,
         }
-        result = spawn_worker(__file__, config)
+        if baseline is not None:
+            config["package_root"] = baseline.root
+        result = spawn_worker(__file__, config, baseline.env() if baseline else None)
         results[contender] = result
         print(f"    {summary(result)}", file=sys.stderr, flush=True)
-    comparisons = {c.key: c.value(results) for c in COMPARISONS}
-    return {"network": list(network), "results": results, "comparisons": comparisons}
+    values = {c.key: c.value(results) for c in comparisons}
+    return {"network": list(network), "results": results, "comparisons": values}
+
+
+def describe_baseline(baseline, contenders):
+    """The report's ``baseline`` entry: the revision, and which contender each twin is of."""
+    if baseline is None:
+        return None
+    twins = {baseline.contender(n): n for n in contenders if is_skscratch(n)}
+    return {"revision": baseline.revision, "commit": baseline.commit, "contenders": twins}
+
+
+def run_benchmark(args, networks, dataset):
+    """Every network, every contender; the report's ``runs``, ``baseline`` and wall time."""
+    contenders = args.only or list(CONTENDERS)
+    with open_baseline(args.baseline, contenders) as baseline:
+        order = schedule(contenders, baseline)
+        baseline_entry = describe_baseline(baseline, contenders)
+        comparisons = run_comparisons(baseline_entry)
+        started = time.perf_counter()
+        runs = [run_network(n, order, dataset, args.epochs, comparisons) for n in networks]
+        return runs, baseline_entry, time.perf_counter() - started
 
 
 def main(argv=None):
@@ -222,10 +284,11 @@ def main(argv=None):
     networks = args.networks or [
         parse_network(n) for n in (QUICK_NETWORKS if args.quick else DEFAULT_NETWORKS)
     ]
-    contenders = args.only or list(CONTENDERS)
     dataset = choose_dataset(args)
-    started = time.perf_counter()
-    runs = [run_network(network, contenders, dataset, args.epochs) for network in networks]
+    try:
+        runs, baseline, wall_time = run_benchmark(args, networks, dataset)
+    except BaselineError as error:
+        raise SystemExit(f"error: {error}") from None
     report = {
         "benchmark": "bench_train",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -240,8 +303,10 @@ def main(argv=None):
         "versions": library_versions(),
         "runs": runs,
         "targets": evaluate_targets(runs),
-        "wall_time_s": time.perf_counter() - started,
+        "wall_time_s": wall_time,
     }
+    if baseline is not None:
+        report["baseline"] = baseline
     markdown = markdown_report(report)
     stem = "bench_train_quick" if args.quick else "bench_train"
     json_path, md_path = write_report(report, markdown, args.out_dir, stem)
