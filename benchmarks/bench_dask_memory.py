@@ -24,8 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, machine_info, publish  # noqa: E402
+from _data import add_data_dir_argument
+from _machine import machine_info
+from _report import add_out_dir_argument, command_line, publish
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dask_out_of_core.py"
 FACTOR = 8
@@ -60,11 +61,12 @@ def run_example(n_rows, quick, data_dir):
 
 
 def main(argv=None):
+    """The example at 1x and 8x the rows, then the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 and 160,000 rows, a small network")
     parser.add_argument("--rows", type=int, help="rows of the 1x run (default 125,000; 20,000 with --quick)")
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    add_data_dir_argument(parser)
+    add_out_dir_argument(parser)
     args = parser.parse_args(argv)
 
     rows = args.rows or (20_000 if args.quick else 125_000)
@@ -74,7 +76,7 @@ def main(argv=None):
               "client_peak": large["client_peak_mib"] / small["client_peak_mib"]}
     name = "bench_dask_memory" + ("_quick" if args.quick else "")
     report = {"runs": runs, "ratios_8x_over_1x": ratios, "machine": machine_info(),
-              "command": "python " + " ".join(sys.argv)}
+              "command": command_line()}
     lines = [
         "# Out-of-core training on Dask: peak memory at 1x and 8x the rows" + (" (quick mode)" if args.quick else ""),
         "",

@@ -28,23 +28,19 @@ Usage::
 """
 
 import argparse
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import joblib
 import numpy as np
+from _data import add_data_dir_argument, check_fashion_mnist, load_digits_split, load_fashion_split
+from _machine import machine_info
+from _report import add_out_dir_argument, command_line, publish
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import (  # noqa: E402
-    DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, check_fashion_mnist, load_digits_split, load_fashion_split, machine_info, publish,
-)
-
-from skscratch import MLPScratchClassifier  # noqa: E402
+from skscratch import MLPScratchClassifier
 
 GRID = {"hidden_layer_sizes": [(64,), (128,)], "alpha": [1e-4, 1e-2]}
 ONE_THREAD = "local n_jobs=1, 1 BLAS thread"
@@ -64,6 +60,7 @@ def load(data_dir, quick):
 
 
 def timed_search(X, y, max_iter, n_jobs):
+    """Wall seconds of the grid search, and the fitted search."""
     search = GridSearchCV(MLPScratchClassifier(max_iter=max_iter, random_state=0), GRID, cv=3, n_jobs=n_jobs)
     started = time.perf_counter()
     search.fit(X, y)
@@ -76,10 +73,11 @@ def summary(search):
 
 
 def main(argv=None):
+    """The four searches, then whether their results agree, then the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the digits, 10 epochs")
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    add_data_dir_argument(parser)
+    add_out_dir_argument(parser)
     args = parser.parse_args(argv)
     from distributed import Client, LocalCluster
 
@@ -110,7 +108,7 @@ def main(argv=None):
     name = "bench_dask_search" + ("_quick" if args.quick else "")
     report = {"data": data, "grid": {k: [str(v) for v in vs] for k, vs in GRID.items()}, "cv": 3,
               "max_iter": max_iter, "results": results, "dask_cluster_start_seconds": cluster_start,
-              "machine": machine_info(), "command": "python " + " ".join(sys.argv)}
+              "machine": machine_info(), "command": command_line()}
     local = results["local n_jobs=1"]["seconds"]
     lines = [
         "# GridSearchCV on a Dask LocalCluster against the local runs" + (" (quick mode)" if args.quick else ""),

@@ -18,7 +18,6 @@ Usage::
 """
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -28,9 +27,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, load_fashion_split, machine_info  # noqa: E402
+from _data import add_data_dir_argument, load_fashion_split
+from _machine import machine_info
+from _report import add_out_dir_argument, command_line, publish
 
 RECIPE = Path(__file__).resolve().parents[1] / "examples" / "plot_fashion_mnist_recipe.py"
 TARGET_ACCURACY, TIME_BUDGET_S = 0.905, 120.0
@@ -75,11 +74,12 @@ def run_sklearn(X, y, X_test, y_test, hidden, batch_size, budget_s, max_epochs):
 
 
 def main(argv=None):
+    """The recipe, then scikit-learn for as long, then the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="the recipe's quick mode (6,000 images, 4 epochs) and a small sklearn run")
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    add_data_dir_argument(parser)
+    add_out_dir_argument(parser)
     args = parser.parse_args(argv)
 
     recipe = run_recipe(args.data_dir, args.quick)
@@ -96,7 +96,7 @@ def main(argv=None):
     name = "bench_fashion_recipe" + ("_quick" if args.quick else "")
     report = {"recipe": recipe, "sklearn": sklearn, "machine": machine_info(),
               "epoch_seconds_ratio": recipe_epoch_s / sklearn_epoch_s,
-              "command": "python " + " ".join(sys.argv)}
+              "command": command_line()}
     passes = recipe["test_accuracy"] >= TARGET_ACCURACY and recipe["train_seconds"] <= TIME_BUDGET_S
     lines = [
         "# Fashion-MNIST recipe against scikit-learn's MLP" + (" (quick mode)" if args.quick else ""),
@@ -115,13 +115,8 @@ def main(argv=None):
         f"Target: ≥ {TARGET_ACCURACY:.1%} in ≤ {TIME_BUDGET_S:.0f} s of training: "
         + ("PASS" if passes else "MISS") + ("" if not args.quick else " (quick mode: not the real target)"),
         "",
-        f"Command: `{report['command']}`",
-        "",
     ]
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / f"{name}.json").write_text(json.dumps(report, indent=2))
-    (args.out_dir / f"{name}.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    publish(report, lines, args.out_dir, name)
 
 
 if __name__ == "__main__":

@@ -22,33 +22,17 @@ digits if Fashion-MNIST is missing; it only checks that the script works.
 """
 
 import argparse
-import json
 import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import (  # noqa: E402
-    DEFAULT_DATA_DIR,
-    DEFAULT_OUT_DIR,
-    load_digits_split,
-    load_fashion_split,
-    machine_info,
-)
+from _contenders import make_estimator
+from _data import add_data_dir_argument, load_digits_split, load_fashion_split
+from _machine import machine_info
+from _report import add_out_dir_argument, command_line, publish
 
 LIBRARIES = ("skscratch", "sklearn")
-
-
-def estimator(library, hidden):
-    if library == "skscratch":
-        from skscratch import MLPScratchClassifier as Estimator
-    else:
-        from sklearn.neural_network import MLPClassifier as Estimator
-    return Estimator(hidden, alpha=1e-4, batch_size=200, random_state=np.random.RandomState(0))
 
 
 def seconds_per_epoch(hidden, X, y, epochs):
@@ -57,7 +41,7 @@ def seconds_per_epoch(hidden, X, y, epochs):
     The libraries' epochs alternate (ours, theirs, ours, ...), so that a slow
     spell of this shared machine weighs on both alike.
     """
-    models = {library: estimator(library, hidden) for library in LIBRARIES}
+    models = {library: make_estimator(library, hidden) for library in LIBRARIES}
     times = {library: [] for library in LIBRARIES}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,6 +54,7 @@ def seconds_per_epoch(hidden, X, y, epochs):
 
 
 def sweep(points, run):
+    """``run(point)`` for each point, with the ratio skscratch / sklearn; print each row."""
     rows = []
     for point in points:
         row = {"point": point, **run(point)}
@@ -90,6 +75,7 @@ def linear_fit(xs, ys):
 
 
 def plot(report, path):
+    """Both sweeps side by side, as a PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,7 +102,8 @@ def plot(report, path):
     fig.savefig(path, dpi=110)
 
 
-def markdown(report):
+def markdown_lines(report):
+    """The Markdown tables of the report, as lines (publish adds the command line)."""
     lines = [f"# Scaling ({report['dataset']}, float32 input)", "",
              f"Network {report['samples_network']}, s/epoch against training samples:", "",
              "| samples | skscratch s | sklearn s | skscratch / sklearn |", "|---:|---:|---:|---:|"]
@@ -129,16 +116,16 @@ def markdown(report):
               "| width | skscratch s | sklearn s | skscratch / sklearn |", "|---:|---:|---:|---:|"]
     lines += [f"| {r['point']} | {r['skscratch']:.3f} | {r['sklearn']:.3f} | {r['ratio']:.2f} |"
               for r in report["by_width"]]
-    lines += ["", f"Command: `{report['command']}`", ""]
-    return "\n".join(lines)
+    return [*lines, ""]
 
 
 def main(argv=None):
+    """Both sweeps, then the JSON, Markdown and PNG reports."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per point (default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script works")
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    add_data_dir_argument(parser)
+    add_out_dir_argument(parser)
     args = parser.parse_args(argv)
 
     if args.quick:
@@ -167,17 +154,14 @@ def main(argv=None):
             lib: dict(zip(("us_per_sample", "r2"), linear_fit(samples, [r[lib] for r in by_samples])))
             for lib in LIBRARIES
         },
-        "machine": machine_info(), "command": "python " + " ".join(sys.argv),
+        "machine": machine_info(), "command": command_line(),
     }
     for fit in report["linear_fit"].values():
         fit["us_per_sample"] *= 1e6
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / ("bench_scaling_quick" if args.quick else "bench_scaling")
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
-    stem.with_suffix(".md").write_text(markdown(report))
-    plot(report, stem.with_suffix(".png"))
-    print(markdown(report))
-    print(f"wrote {stem}.json, .md and .png")
+    name = "bench_scaling_quick" if args.quick else "bench_scaling"
+    publish(report, markdown_lines(report), args.out_dir, name)
+    plot(report, args.out_dir / f"{name}.png")
+    print(f"wrote {args.out_dir / name}.json, .md and .png")
 
 
 if __name__ == "__main__":

@@ -17,16 +17,13 @@ Usage::
 """
 
 import argparse
-import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, load_fashion_split, machine_info  # noqa: E402
+from _data import add_data_dir_argument, load_fashion_split
+from _machine import machine_info
+from _report import add_out_dir_argument, command_line, publish
 
 
 def time_to_accuracy(Estimator, X, y, X_test, y_test, target, max_epochs):
@@ -47,11 +44,12 @@ def time_to_accuracy(Estimator, X, y, X_test, y_test, target, max_epochs):
 
 
 def main(argv=None):
+    """Both estimators on float64 and float32 input, then the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.88)
     parser.add_argument("--max-epochs", type=int, default=40)
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    add_data_dir_argument(parser)
+    add_out_dir_argument(parser)
     args = parser.parse_args(argv)
 
     from sklearn.neural_network import MLPClassifier
@@ -59,7 +57,7 @@ def main(argv=None):
     from skscratch import MLPScratchClassifier
 
     report = {"target": args.target, "runs": {}, "machine": machine_info(),
-              "command": "python " + " ".join(sys.argv)}
+              "command": command_line()}
     lines = [f"# Time to {args.target:.0%} Fashion-MNIST test accuracy, default parameters", "",
              "| input | skscratch s (epochs) | sklearn s (epochs) | skscratch / sklearn |",
              "|---|---:|---:|---:|"]
@@ -75,11 +73,8 @@ def main(argv=None):
         lines.append(f"| {dtype} | {cell(runs['skscratch'])} | {cell(runs['sklearn'])} | "
                      + (f"{ratio:.2f}" if ratio else "n/a") + " |")
         print(lines[-1], flush=True)
-    lines += ["", "Target: skscratch / sklearn ≤ 0.5.", "", f"Command: `{report['command']}`", ""]
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "bench_time_to_accuracy.json").write_text(json.dumps(report, indent=2))
-    (args.out_dir / "bench_time_to_accuracy.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    lines += ["", "Target: skscratch / sklearn ≤ 0.5.", ""]
+    publish(report, lines, args.out_dir, "bench_time_to_accuracy")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,11 @@ the scripts run, measure every contender and write their reports.
 """
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,23 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def run(script, *args):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
-                            capture_output=True, text=True, timeout=600)
+def run(script, *args, env=None, cwd=None):
+    """Run a benchmark as a user does, from a folder outside the repository unless ``cwd``."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True,
+                            text=True, timeout=600, env=env, cwd=cwd or tempfile.gettempdir())
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result.stdout
+
+
+def needs_git_history():
+    """Skip unless git runs and the repository's history is here (not in an unpacked sdist)."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("needs git")
+    head = subprocess.run([git, "-C", str(BENCHMARKS.parent), "rev-parse", "--verify", "HEAD^{commit}"],
+                          capture_output=True)
+    if head.returncode != 0:
+        pytest.skip("needs the repository's git history")
 
 
 def test_bench_train_quick(tmp_path):
@@ -35,6 +50,37 @@ def test_bench_train_quick(tmp_path):
         # the same seeds and the same maths: the same model as scikit-learn's
         assert ours["accuracy_pct"] == pytest.approx(theirs["accuracy_pct"], abs=0.2)
         assert ours["accuracy_pct"] > 50
+
+
+def test_bench_train_baseline_quick(tmp_path):
+    """--baseline runs skscratch again with the package of a git revision, right after, and compares."""
+    needs_git_history()
+    temp = tmp_path / "temp"  # where the revision's checkout goes, and must be gone from at the end
+    temp.mkdir()
+    out = run("bench_train.py", "--quick", "--only", "skscratch-float32", "--baseline", "HEAD",
+              "--out-dir", str(tmp_path), env={**os.environ, "TMPDIR": str(temp)}, cwd=tmp_path)
+    report = json.loads((tmp_path / "bench_train_quick.json").read_text())
+    twin = f"skscratch@{report['baseline']['revision']}-float32"
+    assert report["baseline"]["contenders"] == {twin: "skscratch-float32"}
+    (run_,) = report["runs"]
+    assert list(run_["results"]) == ["skscratch-float32", twin]
+    ours, theirs = run_["results"]["skscratch-float32"], run_["results"][twin]
+    assert ours["status"] == theirs["status"] == "ok"
+    # the same model unless the working tree changed skscratch since HEAD
+    assert ours["accuracy_pct"] == pytest.approx(theirs["accuracy_pct"], abs=0.2)
+    assert run_["comparisons"][f"s_per_epoch: skscratch-float32 / {twin}"] > 0
+    assert f"| s/epoch: skscratch-float32 / {twin} |" in out and f"| {twin} |" in out
+    assert list(temp.iterdir()) == []
+
+
+def test_bench_train_baseline_unknown_revision(tmp_path):
+    needs_git_history()
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_train.py"), "--quick", "--only",
+                             "skscratch-float32", "--baseline", "no-such-revision", "--out-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: cannot check out skscratch at 'no-such-revision'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bench_scaling_quick(tmp_path):
