@@ -61,8 +61,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import DEFAULT_OUT_DIR, machine_info, publish  # noqa: E402
+from _machine import machine_info
+from _report import DEFAULT_OUT_DIR, publish
 
 KINDS = ("truncate", "bit-flip", "overwrite", "zip-header", "npy-header", "metadata", "nested-json", "bomb")
 CRAFTED = {"npy-header", "metadata"}  # well-formed files of the fuzzer's making
