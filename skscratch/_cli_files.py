@@ -9,6 +9,7 @@ output is complete or absent.
 
 import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import numpy as np
 from ._cli_entry import current_ctrl_c
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+CSV_NAME = re.compile(r"\.csv(\.(gz|bz2|xz|zip))?$", re.IGNORECASE)  # Kaggle's CSV, compressed or not
 # what a temporary file's name adds to the name of the file it becomes: mkstemp's random part, ".tmp"
-_TEMPORARY_EXTRA = len("12345678.tmp")
 
 
 class CommandError(Exception):
@@ -96,18 +97,9 @@ def _read_images(data, subset):
         if not (images.strip() and labels.strip()):
             raise ValueError(f"{data}: an IDX pair is two file names, IMAGES,LABELS")
         return datasets.load_idx(images, labels, return_X_y=True)
-    if data.lower().endswith(".csv"):
-        _refuse_csv_without_rows(data)
+    if CSV_NAME.search(data):
         return datasets.load_mnist_csv(data, return_X_y=True)
     return datasets.load_idx(data, return_X_y=True)
-
-
-def _refuse_csv_without_rows(path):
-    """A header and nothing else: say so before the loader trips over it."""
-    with open(path, "rb") as f:
-        header, first_row = f.readline(), f.readline()
-    if header.strip() and not first_row.strip():
-        raise ValueError(f"{path} has a header but no rows of pixels")
 
 
 def load_model(path):
@@ -192,8 +184,8 @@ def check_output(path, inputs=(), example="model.npz"):
 
 
 def _temporary_beside(path):
-    """(file descriptor, name) of a new temporary file beside ``path``, as skscratch.save makes one."""
-    return tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    """(file descriptor, name) of a new temporary file beside ``path``, short-named as skscratch.save's."""
+    return tempfile.mkstemp(dir=path.parent, prefix=".skscratch-", suffix=".tmp")
 
 
 def _name_too_long(path):
@@ -203,10 +195,9 @@ def _name_too_long(path):
         limit = 255
     length = len(os.fsencode(path.name))
     shown = path.name if len(path.name) <= 40 else path.name[:20] + "..." + path.name[-12:]
-    if length + _TEMPORARY_EXTRA <= limit:  # then a folder in the path is too long
+    if length <= limit:  # then a folder in the path is too long
         return f"cannot write {path}: a name in it is too long for the file system"
-    return (f"the file name {shown} is {length} bytes long; at most {limit - _TEMPORARY_EXTRA} fit here "
-            f"(the file system allows {limit}, and the file is written under a longer temporary name first)")
+    return f"the file name {shown} is {length} bytes long; at most {limit} fit here"
 
 
 def write_atomically(path, write, mode="w"):

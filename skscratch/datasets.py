@@ -383,6 +383,8 @@ def load_mnist_csv(path, *, return_X_y=False, as_frame=False, max_bytes=DEFAULT_
         wrong = next((c for c, e in zip(pixel_columns, _pixel_names(len(pixel_columns))) if c != e), None)
         raise ValueError(f"{path}: expected columns 'label' (optional), then pixel0, pixel1, ...; "
                          f"found {wrong!r}" if wrong else f"{path}: no pixel columns.")
+    if frame.empty:
+        raise ValueError(f"{path} has a header but no rows of pixels.")
     numbers = frame.apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() | (numbers % 1 != 0)
     if bad.to_numpy().any():
@@ -452,7 +454,7 @@ def _download(url, path, name, places):
         os.unlink(temporary)
         raise FileNotFoundError(_missing_message(name, places, url.rsplit("/", 1)[0] + "/")
                                 + f" ({exc})") from exc
-    except ValueError:
+    except BaseException:  # a corrupt download, Ctrl-C: no partial file stays behind
         os.unlink(temporary)
         raise
     return path

@@ -131,8 +131,7 @@ def test_a_network_too_big_for_memory_is_refused_before_it_is_allocated(tmp_path
 @pytest.mark.parametrize("out, fragments", [
     ("missing/model.npz", ["cannot write missing/model.npz: the folder missing does not exist"]),
     ("a_folder", ["a_folder is a folder; give a file name, such as a_folder/model.npz"]),
-    ("n" * 256, ["is 256 bytes long; at most 243 fit here"]),
-    ("n" * 250, ["is 250 bytes long; at most 243 fit here"]),  # fits, but its temporary file does not
+    ("n" * 256, ["is 256 bytes long; at most 255 fit here"]),
     ("n" * 256 + "/model.npz", ["a name in it is too long for the file system"]),
     ("tiny.csv", ["tiny.csv is also an input of this command"]),
 ])  # fmt: skip
@@ -146,6 +145,16 @@ def test_train_refuses_an_unwritable_out_before_loading_anything(inputs, tmp_pat
     assert_one_line(result, 1, "skscratch train: error: ", *fragments)
     assert "Loading" not in result.stdout  # refused before any work
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_file_name_of_255_bytes_is_written(inputs, tmp_path):
+    """The longest name the file system takes: the temporary file beside it is short-named."""
+    name = "n" * 251 + ".npz"
+    result = skscratch_run("train", "--data", inputs / "tiny.csv", "--epochs", "1", "--validation-fraction", "0",
+                           "--out", name, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert skscratch.load(tmp_path / name).predict(np.zeros((1, 16))).shape == (1,)
 
 
 @pytest.mark.parametrize("option, value, fragment", [
@@ -411,3 +420,17 @@ def test_main_in_a_process_of_ours_gives_back_the_ctrl_c_handler(tmp_path, capsy
     assert cli.main(["evaluate", "--model", str(tmp_path / "missing.npz"), "--data", "digits"]) == 1
     assert signal.getsignal(signal.SIGINT) is before
     assert capsys.readouterr().err.endswith("missing.npz: no such file\n")
+
+
+@pytest.mark.parametrize("suffix, compress", [(".csv.gz", "gzip"), (".csv.bz2", "bz2"), (".CSV.XZ", "xz")])
+def test_a_compressed_csv_is_read_as_a_csv(inputs, tmp_path, suffix, compress):
+    import bz2
+    import lzma
+
+    module = {"gzip": gzip, "bz2": bz2, "xz": lzma}[compress]
+    data = tmp_path / f"train{suffix}"
+    data.write_bytes(module.compress((inputs / "tiny.csv").read_bytes()))
+    result = skscratch_run("train", "--data", data, "--epochs", "1", "--validation-fraction", "0",
+                           "--out", "m.npz", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "on 20 images" in result.stdout

@@ -394,3 +394,22 @@ def test_fashion_mnist_from_debian(monkeypatch, tmp_path):
     assert bunch.data.shape == (10000, 784) and bunch.images.shape == (10000, 28, 28)
     assert np.bincount(bunch.target).tolist() == [1000] * 10
     assert bunch.data.max() == 255
+
+
+def test_load_mnist_csv_with_a_header_and_no_rows(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("label,pixel0,pixel1\n")
+    with pytest.raises(ValueError, match="header.csv has a header but no rows of pixels"):
+        load_mnist_csv(path)
+
+
+def test_an_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
+    from skscratch import datasets
+
+    def interrupted(url, timeout):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        datasets.fetch_mnist(tmp_path, subset="test")
+    assert list(tmp_path.iterdir()) == []
