@@ -5,11 +5,15 @@ for :class:`sklearn.neural_network.MLPClassifier` and ``MLPRegressor``. Its back
 ``skscratch._network`` and reads on one screen.
 """
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from numpy.typing import ArrayLike
+
     from ._mlp import MLPScratchClassifier, MLPScratchRegressor
     from ._persistence import load, save
 
@@ -36,7 +40,7 @@ def __dir__():
     return sorted({*globals(), *__all__})
 
 
-def to_onnx(model, X_sample, *, target_opset=None):
+def to_onnx(model: Any, X_sample: ArrayLike, *, target_opset: int | None = None) -> Any:
     """Convert a fitted estimator, or a Pipeline ending in one, to an ONNX model.
 
     Uses skl2onnx (``pip install 'skscratch[onnx]'``), with converters for

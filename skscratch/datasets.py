@@ -21,6 +21,8 @@ inflated; a CSV is streamed through a counter that refuses it beyond
 ``max_bytes`` (1 GiB by default) before pandas parses it.
 """
 
+from __future__ import annotations
+
 import bz2
 import contextlib
 import gzip
@@ -36,11 +38,17 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.datasets import get_data_home
 from sklearn.utils import Bunch
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    StrPath = str | PathLike[str]
 
 __all__ = ["fetch_fashion_mnist", "fetch_mnist", "load_idx", "load_mnist_csv"]
 
@@ -262,7 +270,8 @@ def _bunch(images, labels, *, return_X_y, as_frame, description, target_names=No
                  feature_names=feature_names, target_names=target_names, DESCR=description)
 
 
-def load_idx(images, labels=None, *, return_X_y=False, as_frame=False, max_bytes=DEFAULT_MAX_BYTES):
+def load_idx(images: StrPath, labels: StrPath | None = None, *, return_X_y: bool = False, as_frame: bool = False,
+             max_bytes: int | None = DEFAULT_MAX_BYTES) -> Any:
     """Load images (and labels) from IDX files, gzipped or not.
 
     The files may also be bzip2, xz or one-member zip files. Each file's
@@ -324,7 +333,8 @@ def load_idx(images, labels=None, *, return_X_y=False, as_frame=False, max_bytes
                   description=f"Images from {images}" + (f", labels from {labels}" if labels else ""))
 
 
-def load_mnist_csv(path, *, return_X_y=False, as_frame=False, max_bytes=DEFAULT_MAX_BYTES):
+def load_mnist_csv(path: StrPath, *, return_X_y: bool = False, as_frame: bool = False,
+                   max_bytes: int | None = DEFAULT_MAX_BYTES) -> Any:
     """Load Kaggle's MNIST CSV: a ``label`` column, then ``pixel0`` ... ``pixelN``.
 
     Kaggle's ``test.csv`` has no label column; then ``target`` is None. The
@@ -460,8 +470,9 @@ def _download(url, path, name, places):
     return path
 
 
-def fetch_fashion_mnist(data_home=None, *, subset="train", download_if_missing=True, return_X_y=False,
-                        as_frame=False, base_url=FASHION_MNIST_URL):
+def fetch_fashion_mnist(data_home: StrPath | None = None, *, subset: Literal["train", "test"] = "train",
+                        download_if_missing: bool = True, return_X_y: bool = False, as_frame: bool = False,
+                        base_url: str = FASHION_MNIST_URL) -> Any:
     """Zalando's Fashion-MNIST: 60,000 training and 10,000 test images, 28x28, 10 classes.
 
     Looks for the IDX files (gzipped or not) in order: ``data_home``; Debian's
@@ -511,8 +522,9 @@ def fetch_fashion_mnist(data_home=None, *, subset="train", download_if_missing=T
     return result
 
 
-def fetch_mnist(data_home=None, *, subset="train", download_if_missing=True, return_X_y=False,
-                as_frame=False, base_url=MNIST_URL):
+def fetch_mnist(data_home: StrPath | None = None, *, subset: Literal["train", "test"] = "train",
+                download_if_missing: bool = True, return_X_y: bool = False, as_frame: bool = False,
+                base_url: str = MNIST_URL) -> Any:
     """LeCun's MNIST digits: 60,000 training and 10,000 test images, 28x28.
 
     Looks in ``data_home``, then ``mnist/`` under scikit-learn's data home,

@@ -15,9 +15,20 @@ with ``plot``; it keeps the matplotlib objects it made (``figure_``,
   works on our classifiers as it is.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
 __all__ = ["ConfusionMatrixDisplay", "HiddenUnitsDisplay", "PredictionGridDisplay", "TrainingHistoryDisplay"]
 
@@ -69,11 +80,14 @@ class TrainingHistoryDisplay:
     (2, 'validation accuracy')
     """
 
-    def __init__(self, train_loss, val_score=None, score_name="validation score"):
-        self.train_loss, self.val_score, self.score_name = train_loss, val_score, score_name
+    def __init__(self, train_loss: ArrayLike, val_score: ArrayLike | None = None,
+                 score_name: str = "validation score") -> None:
+        self.train_loss = np.asarray(train_loss, dtype=float)
+        self.val_score = None if val_score is None else np.asarray(val_score, dtype=float)
+        self.score_name = score_name
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None):
+    def from_estimator(cls, estimator: Any, *, ax: Axes | None = None) -> TrainingHistoryDisplay:
         """From a fitted estimator (or Pipeline): its ``history_``, else ``loss_curve_``."""
         model = _final_estimator(estimator)
         history = getattr(model, "history_", None)
@@ -88,7 +102,7 @@ class TrainingHistoryDisplay:
                 "validation accuracy" if hasattr(model, "classes_") else "validation R²")
         return cls(train_loss, None if val is None else np.asarray(val, dtype=float), name).plot(ax=ax)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Self:
         """Draw; returns self."""
         import matplotlib.pyplot as plt
 
@@ -138,11 +152,16 @@ class PredictionGridDisplay:
     (16, 'predicted ')
     """
 
-    def __init__(self, images, y_pred, y_true=None, label_names=None):
-        self.images, self.y_pred, self.y_true, self.label_names = images, y_pred, y_true, label_names
+    def __init__(self, images: ArrayLike, y_pred: ArrayLike, y_true: ArrayLike | None = None,
+                 label_names: Sequence[str] | None = None) -> None:
+        self.images, self.y_pred = np.asarray(images), np.asarray(y_pred)
+        self.y_true = None if y_true is None else np.asarray(y_true)
+        self.label_names = label_names
 
     @classmethod
-    def from_estimator(cls, estimator, X, y=None, *, n_images=25, image_shape=None, label_names=None):
+    def from_estimator(cls, estimator: Any, X: ArrayLike, y: ArrayLike | None = None, *, n_images: int = 25,
+                       image_shape: tuple[int, int] | None = None,
+                       label_names: Sequence[str] | None = None) -> PredictionGridDisplay:
         """Predict the first ``n_images`` rows of X and draw them."""
         X = np.asarray(X)[:n_images]
         shape = _square_side(X.shape[1], image_shape)
@@ -154,7 +173,7 @@ class PredictionGridDisplay:
             return str(self.label_names[label])
         return str(label)
 
-    def plot(self, fig=None):
+    def plot(self, fig: Figure | None = None) -> Self:
         """Draw; returns self."""
         import matplotlib.pyplot as plt
 
@@ -168,9 +187,10 @@ class PredictionGridDisplay:
                 continue
             ax.imshow(self.images[i], cmap="gray_r")
             title = f"predicted {self._name(self.y_pred[i])}"
-            wrong = self.y_true is not None and self.y_pred[i] != self.y_true[i]
+            truth = None if self.y_true is None else self.y_true[i]
+            wrong = truth is not None and self.y_pred[i] != truth
             if wrong:
-                title += f"\ntrue {self._name(self.y_true[i])}"
+                title += f"\ntrue {self._name(truth)}"
             ax.set_title(title, fontsize=8, color="red" if wrong else "black")
         self.axes_, self.figure_ = axes[: len(self.images)], fig
         return self
@@ -206,16 +226,17 @@ class HiddenUnitsDisplay:
     16
     """
 
-    def __init__(self, weights, image_shape):
-        self.weights, self.image_shape = weights, image_shape
+    def __init__(self, weights: ArrayLike, image_shape: tuple[int, int]) -> None:
+        self.weights, self.image_shape = np.asarray(weights), image_shape
 
     @classmethod
-    def from_estimator(cls, estimator, *, n_units=36, image_shape=None):
+    def from_estimator(cls, estimator: Any, *, n_units: int = 36,
+                       image_shape: tuple[int, int] | None = None) -> HiddenUnitsDisplay:
         """The first ``n_units`` hidden units of a fitted estimator (or Pipeline)."""
         weights = _final_estimator(estimator).coefs_[0][:, :n_units]
         return cls(weights, _square_side(weights.shape[0], image_shape)).plot()
 
-    def plot(self, fig=None):
+    def plot(self, fig: Figure | None = None) -> Self:
         """Draw; returns self."""
         import matplotlib.pyplot as plt
 
