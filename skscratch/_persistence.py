@@ -41,20 +41,14 @@ no signature) still loads, with every other check.
 """
 
 import contextlib
-import errno
 import hashlib
 import hmac
 import io
 import json
 import math
-import os
 import re
 import reprlib
-import secrets
-import shutil
-import stat
 import struct
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -65,6 +59,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from . import _optimizers
+from ._file_access import opened, write_atomically, write_to_stream
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._version import __version__
 
@@ -227,10 +222,14 @@ def save(model, file, *, key=None):
     """
     key = _as_key(key)
     arrays = _model_arrays(model)
+
+    def write(f):
+        _write_npz(f, arrays, key)
+
     if hasattr(file, "write"):
-        _write_to_stream(file, arrays, key)
+        write_to_stream(file, write)
     else:
-        _write_atomically(file, lambda f: _write_npz(f, arrays, key))
+        write_atomically(file, write)
 
 
 def _model_arrays(model):
@@ -307,56 +306,6 @@ def _write_npz(file, arrays, key):
             add(SIGNATURE, _ascii(hmac.new(key, manifest, hashlib.sha256).hexdigest()))
 
 
-def _write_to_stream(file, arrays, key):
-    """Write to a binary file object: directly at its start, else through a temporary file.
-
-    zipfile writes offsets from the start of the file, and a stream that
-    cannot seek gets data descriptors; written apart, the zip is whole in
-    itself, as load reads it from the stream's position.
-    """
-    seekable = getattr(file, "seekable", None)
-    if seekable is not None and seekable() and file.tell() == 0:
-        _write_npz(file, arrays, key)
-        return
-    with tempfile.TemporaryFile() as buffer:
-        _write_npz(buffer, arrays, key)
-        buffer.seek(0)
-        shutil.copyfileobj(buffer, file)
-
-
-def _write_atomically(path, write):
-    """Call ``write(f)`` on a new file, then rename it over ``path`` (through symbolic links)."""
-    target = os.path.realpath(os.fsdecode(os.fspath(path)))
-    if os.path.islink(target):  # realpath stops on a loop of links; open() would raise ELOOP
-        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fsdecode(os.fspath(path)))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)  # open(path, "wb") keeps an existing file's mode
-    except FileNotFoundError:
-        mode = None
-    handle, temporary = _create_temporary(os.path.dirname(target))
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def _create_temporary(directory):
-    """A new file in ``directory`` with a short name, created with mode 0o666 less the umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    while True:  # (a clash of 64 random bits: practically never)
-        temporary = os.path.join(directory, f".skscratch-{secrets.token_hex(8)}.tmp")
-        with contextlib.suppress(FileExistsError):
-            return os.open(temporary, flags, 0o666), temporary
-
-
 # ----------------------------------------------------------------------
 # load: the file, and its zip structure
 
@@ -422,7 +371,7 @@ def load(file, *, key=None):
     ValueError: .../not-a-model.npz is not a readable skscratch model file: it is not an .npz (zip) file
     """
     key = _as_key(key)
-    with _opened(file) as source:
+    with opened(file) as source:
         try:
             return _load(source, key)
         except _REFUSALS as exc:
@@ -465,94 +414,6 @@ def _load(source, key):
         raise ValueError(f"member {METADATA} changed while it was read")
     _check_integrity(source, members, member_hashes, key)
     return _rebuild(plan, _read_arrays(source, members, member_hashes, plan))
-
-
-class _Source:
-    """A model file open for reading: a window of ``size`` bytes from ``start`` of a binary file.
-
-    It offers what :class:`zipfile.ZipFile` needs (``read``, ``seek``,
-    ``tell``) and never reads past the window's end.
-    """
-
-    def __init__(self, file, name, start, size):
-        self.file, self.name, self.start, self.size, self.position = file, name, start, size, 0
-
-    def seek(self, offset, whence=0):
-        position = offset + (0, self.position, self.size)[whence]
-        if position < 0:
-            raise ValueError("a zip record points before the start of the file")
-        self.position = position
-        return position
-
-    def tell(self):
-        return self.position
-
-    def read(self, n=-1):
-        n = self.size - self.position if n is None or n < 0 else min(n, max(self.size - self.position, 0))
-        self.file.seek(self.start + self.position)
-        data = self.file.read(n)
-        self.position += len(data)
-        return data
-
-    def read_at(self, offset, n):
-        """Exactly ``n`` bytes from ``offset``, or a ValueError."""
-        self.seek(offset)
-        data = self.read(n)
-        if len(data) != n:
-            raise ValueError(f"it ends early (at byte {self.start + offset + len(data)})")
-        return data
-
-
-def _require_regular_file(status, name):
-    """Refuse what is not a regular file before reading it: a FIFO or a device could block or never end."""
-    if not stat.S_ISREG(status.st_mode):
-        kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
-                 stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
-        kind = next((text for test, text in kinds.items() if test(status.st_mode)), "not a file")
-        raise ValueError(f"{name} is not a readable skscratch model file: it is {kind}, not a regular file")
-
-
-@contextlib.contextmanager
-def _opened(file):
-    """A :class:`_Source` on ``file``: a path, a file descriptor or a binary file object.
-
-    A path is opened here and closed after; a descriptor or a file object is
-    left open, at the position it had.
-    """
-    if isinstance(file, int) and not isinstance(file, bool):
-        _require_regular_file(os.fstat(file), f"file descriptor {file}")
-        position = os.lseek(file, 0, os.SEEK_CUR)
-        try:
-            with os.fdopen(file, "rb", closefd=False) as f:
-                yield _Source(f, f"file descriptor {file}", position, os.fstat(file).st_size - position)
-        finally:
-            os.lseek(file, position, os.SEEK_SET)
-    elif hasattr(file, "read"):
-        name = str(getattr(file, "name", None) or type(file).__name__)
-        with contextlib.suppress(AttributeError, OSError, io.UnsupportedOperation):  # no descriptor: BytesIO
-            _require_regular_file(os.fstat(file.fileno()), name)
-        if not (getattr(file, "seekable", None) and file.seekable()) or not isinstance(file.read(0), bytes):
-            raise ValueError(f"{name} is not a readable skscratch model file: load needs a binary file "
-                             "object that can seek")
-        position = file.tell()
-        try:
-            yield _Source(file, name, position, file.seek(0, os.SEEK_END) - position)
-        finally:
-            file.seek(position)
-    else:
-        path = os.fsdecode(os.fspath(file))
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:
-            _require_regular_file(os.stat(path), path)
-            handle = os.open(path, flags)  # non-blocking: should it have become a FIFO since stat
-        except FileNotFoundError:
-            raise
-        except OSError as exc:  # a ValueError, as ever: e.g. no permission
-            raise ValueError(f"{path} is not a readable skscratch model file: {exc.strerror}") from exc
-        with os.fdopen(handle, "rb") as f:
-            status = os.fstat(handle)
-            _require_regular_file(status, path)
-            yield _Source(f, path, 0, status.st_size)
 
 
 _Member = namedtuple("_Member", "name offset size crc")  # offset: of the data, after the local header
