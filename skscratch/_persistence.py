@@ -43,15 +43,12 @@ no signature) still loads, with every other check.
 import contextlib
 import hashlib
 import hmac
-import io
 import json
 import math
 import re
 import reprlib
 import struct
-import warnings
 import zipfile
-import zlib
 from collections import namedtuple
 
 import numpy as np
@@ -61,6 +58,8 @@ from sklearn.utils.validation import check_is_fitted
 from . import _optimizers
 from ._file_access import opened, write_atomically, write_to_stream
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+from ._npz_container import (MAX_NPY_HEADER, check_member_size, hash_members, npz_writer, read_array, read_checked,
+                             zip_members)
 from ._version import __version__
 
 FORMAT, FORMAT_VERSION = "skscratch.npz", 2
@@ -74,24 +73,12 @@ FITTED = ("n_features_in_", "n_iter_", "t_", "n_outputs_", "n_layers_", "out_act
 ARRAY_DTYPES = {"float32", "float64"}
 
 # Limits of what load reads. A network of H hidden layers has 2 (H + 1)
-# weight arrays and at most 6 more members.
-MAX_MEMBERS = 10_000
+# weight arrays and at most 6 more members: within _npz_container.MAX_MEMBERS.
 MAX_LAYERS = 4_000  # hidden layers
 MAX_METADATA_BYTES = 32 * 2**20  # a million epochs of history fit in this
-MAX_NPY_HEADER = 4096  # numpy writes ~128 bytes; numpy.load's own limit is 10,000
 MAX_JSON_DEPTH = 16  # the deepest legitimate metadata nests 8 levels
 MAX_CLASS_NAME = 256  # width of a "U" dtype of classes, when no class name is longer
-_CHUNK = 2**20
-_MEMBER_NAME = re.compile(r"[A-Za-z0-9_]{1,100}\.npy\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-
-# zip records (APPNOTE.TXT 4.3): end of central directory, its zip64 locator
-# and record, a local file header
-_EOCD = struct.Struct("<4s4H2LH")
-_EOCD64_LOCATOR = struct.Struct("<4sLQL")
-_EOCD64 = struct.Struct("<4sQ2H2L4Q")
-_LOCAL = struct.Struct("<4s5H3L2H")
-_DATA_DESCRIPTOR, _ENCRYPTED, _UTF8_NAME = 0x08, 0x01, 0x800
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 60
@@ -276,30 +263,10 @@ def _model_arrays(model):
     return arrays
 
 
-class _HashingWriter:
-    """A write-only stream that passes its data on to ``out`` and hashes it."""
-
-    def __init__(self, out):
-        self.out, self.sha256 = out, hashlib.sha256()
-
-    def write(self, data):
-        self.sha256.update(data)
-        return self.out.write(data)
-
-
 def _write_npz(file, arrays, key):
     """Write ``arrays`` as numpy.savez does (stored .npy members), then the digest and the signature."""
-    member_hashes = {}
-    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-
-        def add(name, array):
-            with archive.open(name + ".npy", mode="w", force_zip64=True) as member:
-                writer = _HashingWriter(member)
-                np.lib.format.write_array(writer, np.asanyarray(array), allow_pickle=False)
-            return writer.sha256.hexdigest()
-
-        for name, array in arrays.items():
-            member_hashes[name] = add(name, array)
+    with npz_writer(file) as add:
+        member_hashes = {name: add(name, array) for name, array in arrays.items()}
         manifest = _manifest(member_hashes)
         add(DIGEST, _ascii(hashlib.sha256(manifest).hexdigest()))
         if key is not None:
@@ -307,7 +274,7 @@ def _write_npz(file, arrays, key):
 
 
 # ----------------------------------------------------------------------
-# load: the file, and its zip structure
+# load
 
 
 def load(file, *, key=None):
@@ -400,160 +367,26 @@ def _load(source, key):
     invalid) has its signature checked first, so that a signed file altered
     into nonsense is reported as altered.
     """
-    members = _zip_members(source)
+    members = zip_members(source)
     try:
         metadata, metadata_hash = _read_metadata(source, members)
         plan = _check_metadata(metadata, version=2 if DIGEST in members else 1)
         _check_declared_sizes(members, plan)
     except ValueError:
         if key is not None:
-            _check_integrity(source, members, _hash_members(source, members), key)
+            _check_integrity(source, members, hash_members(source, members), key)
         raise
-    member_hashes = _hash_members(source, members)
+    member_hashes = hash_members(source, members)
     if member_hashes[METADATA] != metadata_hash:
         raise ValueError(f"member {METADATA} changed while it was read")
     _check_integrity(source, members, member_hashes, key)
     return _rebuild(plan, _read_arrays(source, members, member_hashes, plan))
 
 
-_Member = namedtuple("_Member", "name offset size crc")  # offset: of the data, after the local header
-
-
-def _zip_end_records(source):
-    """Offset and size of the central directory, and its number of entries, from the records that end the file.
-
-    The file must end with the end-of-central-directory record (and no
-    comment), and the central directory must end where that record (or its
-    zip64 counterpart) begins: no bytes hide between them.
-    """
-    if source.size < _EOCD.size + _LOCAL.size or source.read_at(0, 4) != b"PK\x03\x04":
-        raise ValueError("it is not an .npz (zip) file")
-    end = source.size - _EOCD.size
-    signature, disk, directory_disk, n_here, n_total, size, offset, comment = _EOCD.unpack(
-        source.read_at(end, _EOCD.size))
-    if signature != b"PK\x05\x06" or comment:
-        raise ValueError("it does not end with a zip directory record (or that record has a comment)")
-    locator_at = end - _EOCD64_LOCATOR.size
-    if locator_at >= 0 and source.read_at(locator_at, 4) == b"PK\x06\x07":  # zip64, as zipfile reads it
-        _, _, record_at, _ = _EOCD64_LOCATOR.unpack(source.read_at(locator_at, _EOCD64_LOCATOR.size))
-        end = locator_at - _EOCD64.size
-        if record_at != end or end < 0:
-            raise ValueError("its zip64 directory record is not where its locator says")
-        signature, record_size, _, _, disk, directory_disk, n_here, n_total, size, offset = _EOCD64.unpack(
-            source.read_at(end, _EOCD64.size))
-        if signature != b"PK\x06\x06" or record_size != _EOCD64.size - 12:
-            raise ValueError("its zip64 directory record is malformed")
-    if disk or directory_disk or n_here != n_total:
-        raise ValueError("it is a multi-disk zip")
-    if n_total > MAX_MEMBERS:
-        raise ValueError(f"it has {n_total} members; a model has at most {MAX_MEMBERS}")
-    if offset + size != end:
-        raise ValueError(f"its zip directory declares {size} bytes at {offset}, but the file has "
-                         f"{end - offset} bytes there")
-    return offset, n_total
-
-
-def _local_header(source, info):
-    """Offset of a member's data, once its local header agrees with the central directory."""
-    (signature, _, flags, method, _, _, crc, compressed, size, name_length,
-     extra_length) = _LOCAL.unpack(source.read_at(info.header_offset, _LOCAL.size))
-    name = source.read_at(info.header_offset + _LOCAL.size, name_length)
-    extra = source.read_at(info.header_offset + _LOCAL.size + name_length, extra_length)
-    if signature != b"PK\x03\x04" or name != info.orig_filename.encode("ascii") or method != info.compress_type:
-        raise ValueError(f"the local header of member {info.filename} does not match the zip directory")
-    if flags != info.flag_bits or crc != info.CRC:
-        raise ValueError(f"the local header of member {info.filename} declares other flags or CRC")
-    while (compressed, size) == (0xFFFFFFFF, 0xFFFFFFFF) and len(extra) >= 4:  # the zip64 sizes
-        tag, length = struct.unpack("<2H", extra[:4])
-        if tag == 1 and length >= 16 and len(extra) >= 20:
-            size, compressed = struct.unpack("<2Q", extra[4:20])
-        extra = extra[4 + length:]
-    if (compressed, size) != (info.compress_size, info.file_size):
-        raise ValueError(f"member {info.filename} declares {size} bytes in its local header and "
-                         f"{info.file_size} in the zip directory")
-    return info.header_offset + _LOCAL.size + name_length + extra_length
-
-
-def _zip_members(source):
-    """Every member's data offset, size and CRC, once the zip's declared sizes are found sound.
-
-    Members must be stored .npy files under plain, distinct names, without
-    encryption or data descriptors; every byte of the file must belong to
-    exactly one member's header and data, or to the zip's directory and end
-    records. So no member's declared size can exceed what the file holds,
-    and no two members can share bytes.
-    """
-    directory_at, n_members = _zip_end_records(source)
-    infos = zipfile.ZipFile(source).infolist()
-    if len(infos) != n_members:
-        raise ValueError(f"its zip directory lists {len(infos)} members, its end record {n_members}")
-    members, position = {}, 0
-    for info in sorted(infos, key=lambda info: info.header_offset):
-        if not _MEMBER_NAME.match(info.filename) or info.filename != info.orig_filename:
-            raise ValueError(f"it has a member named {info.filename!r}; members are NAME.npy")
-        name = info.filename[: -len(".npy")]
-        if name in members:
-            raise ValueError(f"it has two members named {info.filename}")
-        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
-            raise ValueError(f"member {info.filename} is compressed (method {info.compress_type}); "
-                             "skscratch.save stores members, so nothing inflates on load")
-        if info.flag_bits & ~_UTF8_NAME:
-            raise ValueError(f"member {info.filename} is encrypted or has a data descriptor")
-        if info.header_offset != position:
-            raise ValueError(f"member {info.filename} starts at byte {info.header_offset}, not {position}: "
-                             "the zip has overlapping members or bytes outside them")
-        offset = _local_header(source, info)
-        members[name] = _Member(name, offset, info.file_size, info.CRC)
-        position = offset + info.file_size
-    if position != directory_at:
-        raise ValueError(f"its members end at byte {position}, its zip directory starts at {directory_at}")
-    return members
-
-
-def _hash_members(source, members):
-    """The sha256 of every member's bytes, read in chunks (so in constant memory); their CRC-32s checked."""
-    member_hashes = {}
-    for member in members.values():
-        sha256, crc, done = hashlib.sha256(), 0, 0
-        while done < member.size:
-            chunk = source.read_at(member.offset + done, min(_CHUNK, member.size - done))
-            sha256.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-            done += len(chunk)
-        if crc != member.crc:
-            raise ValueError(f"member {member.name} is damaged: its CRC-32 does not match")
-        member_hashes[member.name] = sha256.hexdigest()
-    return member_hashes
 
 
 # ----------------------------------------------------------------------
-# load: .npy members, digest and signature
-
-
-def _npy_header(head):
-    """(header length, shape, fortran_order, dtype) of the .npy data starting with ``head``."""
-    stream = io.BytesIO(head)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy warns of headers written by Python 2
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream, MAX_NPY_HEADER)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream, MAX_NPY_HEADER)
-            else:
-                raise ValueError(f"npy format version {version}")
-    except Exception as exc:  # a header of at most MAX_NPY_HEADER bytes, read by numpy's literal parser
-        raise ValueError(f"unreadable .npy header ({type(exc).__name__}: {exc})") from exc
-    return stream.tell(), shape, fortran_order, dtype
-
-
-def _check_member_size(member, dtype, shape):
-    """Refuse a member whose declared size is not that of a ``dtype`` array of ``shape`` and a header."""
-    nbytes = np.dtype(dtype).itemsize * math.prod(shape)
-    if not nbytes < member.size <= nbytes + MAX_NPY_HEADER:
-        raise ValueError(f"member {member.name} holds {member.size} bytes, but a {np.dtype(dtype).name} array of "
-                         f"shape {tuple(shape)} takes {nbytes} bytes and a header")
+# load: the members, the digest and the signature
 
 
 def _check_declared_sizes(members, plan):
@@ -564,53 +397,14 @@ def _check_declared_sizes(members, plan):
     if set(plan.arrays) - set(members):
         raise ValueError(f"it lacks arrays its metadata lists: {sorted(set(plan.arrays) - set(members))}")
     for name, (dtype, shape, _) in plan.arrays.items():
-        _check_member_size(members[name], dtype, shape)
+        check_member_size(members[name], dtype, shape)
     for name in {DIGEST, SIGNATURE} & set(members):
-        _check_member_size(members[name], np.uint8, (64,))
-
-
-def _read_array(source, member, dtype, shape):
-    """(the array in one stored .npy member, the sha256 of the member's bytes).
-
-    Its declared size is checked against ``dtype`` and ``shape`` before
-    anything is read, its .npy header before its data is read, its zip
-    CRC-32 after; reads stop at the declared size. ``shape=None`` takes a
-    1-d array of whatever length the member holds (its size checked by the
-    caller).
-    """
-    dtype = np.dtype(dtype)
-    if shape is not None:
-        _check_member_size(member, dtype, shape)
-    head = source.read_at(member.offset, min(member.size, MAX_NPY_HEADER))
-    header_length, found_shape, fortran_order, found_dtype = _npy_header(head)
-    if shape is None:
-        shape = ((member.size - header_length) // dtype.itemsize,)
-    if found_dtype.newbyteorder("=") != dtype or found_shape != tuple(shape) or fortran_order:
-        raise ValueError(f"array {member.name} is {found_dtype} {found_shape} (fortran_order={fortran_order}) "
-                         f"in the file; it should be {dtype.name} {tuple(shape)} in C order")
-    nbytes = dtype.itemsize * math.prod(shape)
-    if header_length + nbytes != member.size:
-        raise ValueError(f"member {member.name} holds {member.size} bytes, its .npy header declares "
-                         f"{header_length + nbytes}")
-    data = source.read_at(member.offset + header_length, nbytes)
-    if zlib.crc32(data, zlib.crc32(head[:header_length])) != member.crc:
-        raise ValueError(f"member {member.name} is damaged: its CRC-32 does not match")
-    sha256 = hashlib.sha256(head[:header_length])
-    sha256.update(data)
-    return np.frombuffer(data, found_dtype).reshape(shape), sha256.hexdigest()
-
-
-def _read_checked(source, member, member_hash, dtype, shape):
-    """The array in one member, whose bytes must be those hashed before."""
-    array, digest = _read_array(source, member, dtype, shape)
-    if digest != member_hash:
-        raise ValueError(f"member {member.name} changed while it was read")
-    return array
+        check_member_size(members[name], np.uint8, (64,))
 
 
 def _read_hex(source, members, member_hashes, name):
     """The 64 hex digits of a digest or signature member."""
-    text = _read_checked(source, members[name], member_hashes[name], np.uint8, (64,)).tobytes()
+    text = read_checked(source, members[name], member_hashes[name], np.uint8, (64,)).tobytes()
     if not _HEX64.match(text.decode("latin-1")):
         raise ValueError(f"its {name} is not 64 hex digits")
     return text.decode("ascii")
@@ -650,7 +444,7 @@ def _read_metadata(source, members):
     if member.size > MAX_METADATA_BYTES + MAX_NPY_HEADER:
         raise ValueError(f"its metadata declares {member.size} bytes, more than the {MAX_METADATA_BYTES} "
                          "allowed")
-    text, member_hash = _read_array(source, member, np.uint8, None)
+    text, member_hash = read_array(source, member, np.uint8, None)
     return _parse_json(memoryview(text)), member_hash
 
 
@@ -658,7 +452,7 @@ def _read_arrays(source, members, member_hashes, plan):
     """Every array the metadata lists, each checked against its dtype, shape and sha256."""
     arrays = {}
     for name, (dtype, shape, digest) in plan.arrays.items():
-        array = _read_checked(source, members[name], member_hashes[name], dtype, shape)
+        array = read_checked(source, members[name], member_hashes[name], dtype, shape)
         if _sha256(array) != digest:
             raise ValueError(f"array {name} does not match its sha256: the file is damaged or was altered")
         arrays[name] = array
