@@ -41,8 +41,6 @@ no signature) still loads, with every other check.
 """
 
 import contextlib
-import hashlib
-import hmac
 import json
 import math
 import re
@@ -57,6 +55,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _optimizers
 from ._file_access import opened, write_atomically, write_to_stream
+from ._integrity import DIGEST, HEX64, SIGNATURE, array_sha256, as_key, check_integrity, integrity_members
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._npz_container import (MAX_NPY_HEADER, check_member_size, hash_members, npz_writer, read_array, read_checked,
                              zip_members)
@@ -64,7 +63,7 @@ from ._version import __version__
 
 FORMAT, FORMAT_VERSION = "skscratch.npz", 2
 READABLE_VERSIONS = (1, 2)
-METADATA, DIGEST, SIGNATURE = "skscratch_metadata", "skscratch_digest", "skscratch_signature"
+METADATA = "skscratch_metadata"
 ESTIMATORS = {cls.__name__: cls for cls in (MLPScratchClassifier, MLPScratchRegressor)}
 # fitted attributes kept in the JSON (the arrays are named apart)
 FITTED = ("n_features_in_", "n_iter_", "t_", "n_outputs_", "n_layers_", "out_activation_", "loss_",
@@ -78,7 +77,6 @@ MAX_LAYERS = 4_000  # hidden layers
 MAX_METADATA_BYTES = 32 * 2**20  # a million epochs of history fit in this
 MAX_JSON_DEPTH = 16  # the deepest legitimate metadata nests 8 levels
 MAX_CLASS_NAME = 256  # width of a "U" dtype of classes, when no class name is longer
-_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 60
@@ -116,36 +114,6 @@ def _encode(value, where):
         f"Cannot save {where}={value!r} in the safe format, which stores data, not code "
         "or objects. Set it to a plain value (for scoring: a scorer's name), or save with joblib."
     )
-
-
-def _sha256(array):
-    """The sha256 of an array's bytes in C order (without copying a C-ordered array)."""
-    return hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest()
-
-
-def _manifest(member_hashes):
-    """What the digest and the signature cover: every member's name and sha256, sorted by name."""
-    lines = [f"{name}\t{member_hashes[name]}\n" for name in sorted(member_hashes)]
-    return ("skscratch.npz manifest\n" + "".join(lines)).encode()
-
-
-def _ascii(text):
-    return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-
-
-def _as_key(key):
-    """The signing key as bytes (a str is encoded as UTF-8), or None."""
-    if key is None:
-        return None
-    if isinstance(key, str):
-        key = key.encode("utf-8")
-    elif isinstance(key, (bytes, bytearray, memoryview)):
-        key = bytes(key)
-    else:
-        raise TypeError(f"key must be bytes or str, not {type(key).__name__}.")
-    if not key:
-        raise ValueError("key is empty; use a secret of 32 random bytes or more, e.g. secrets.token_bytes(32).")
-    return key
 
 
 # ----------------------------------------------------------------------
@@ -207,7 +175,7 @@ def save(model, file, *, key=None):
     >>> skscratch.load(path, key=b"a secret of 32 bytes or more....").n_layers_
     3
     """
-    key = _as_key(key)
+    key = as_key(key)
     arrays = _model_arrays(model)
 
     def write(f):
@@ -245,7 +213,7 @@ def _model_arrays(model):
         "params": {k: _encode(v, k) for k, v in model.get_params(deep=False).items()},
         "fitted": {k: _encode(getattr(model, k, None), k) for k in FITTED},
         "optimizer": optimizer,
-        "arrays": {name: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": _sha256(a)}
+        "arrays": {name: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": array_sha256(a)}
                    for name, a in arrays.items()},
     }
     if hasattr(model, "feature_names_in_"):
@@ -267,10 +235,8 @@ def _write_npz(file, arrays, key):
     """Write ``arrays`` as numpy.savez does (stored .npy members), then the digest and the signature."""
     with npz_writer(file) as add:
         member_hashes = {name: add(name, array) for name, array in arrays.items()}
-        manifest = _manifest(member_hashes)
-        add(DIGEST, _ascii(hashlib.sha256(manifest).hexdigest()))
-        if key is not None:
-            add(SIGNATURE, _ascii(hmac.new(key, manifest, hashlib.sha256).hexdigest()))
+        for name, text in integrity_members(member_hashes, key).items():
+            add(name, text)
 
 
 # ----------------------------------------------------------------------
@@ -337,7 +303,7 @@ def load(file, *, key=None):
     ...
     ValueError: .../not-a-model.npz is not a readable skscratch model file: it is not an .npz (zip) file
     """
-    key = _as_key(key)
+    key = as_key(key)
     with opened(file) as source:
         try:
             return _load(source, key)
@@ -374,19 +340,19 @@ def _load(source, key):
         _check_declared_sizes(members, plan)
     except ValueError:
         if key is not None:
-            _check_integrity(source, members, hash_members(source, members), key)
+            check_integrity(source, members, hash_members(source, members), key)
         raise
     member_hashes = hash_members(source, members)
     if member_hashes[METADATA] != metadata_hash:
         raise ValueError(f"member {METADATA} changed while it was read")
-    _check_integrity(source, members, member_hashes, key)
+    check_integrity(source, members, member_hashes, key)
     return _rebuild(plan, _read_arrays(source, members, member_hashes, plan))
 
 
 
 
 # ----------------------------------------------------------------------
-# load: the members, the digest and the signature
+# load: the members
 
 
 def _check_declared_sizes(members, plan):
@@ -400,40 +366,6 @@ def _check_declared_sizes(members, plan):
         check_member_size(members[name], dtype, shape)
     for name in {DIGEST, SIGNATURE} & set(members):
         check_member_size(members[name], np.uint8, (64,))
-
-
-def _read_hex(source, members, member_hashes, name):
-    """The 64 hex digits of a digest or signature member."""
-    text = read_checked(source, members[name], member_hashes[name], np.uint8, (64,)).tobytes()
-    if not _HEX64.match(text.decode("latin-1")):
-        raise ValueError(f"its {name} is not 64 hex digits")
-    return text.decode("ascii")
-
-
-def _check_integrity(source, members, member_hashes, key):
-    """Check the signature (given a key) and the digest (format version 2).
-
-    Both cover every member but themselves, metadata included, through the
-    manifest of the members' sha256s.
-    """
-    manifest = _manifest({name: h for name, h in member_hashes.items() if name not in (DIGEST, SIGNATURE)})
-    if key is not None:
-        if SIGNATURE not in members:
-            raise ValueError(f"it is not signed (no {SIGNATURE}), and a key was given")
-        expected = hmac.new(key, manifest, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(_read_hex(source, members, member_hashes, SIGNATURE), expected):
-            raise ValueError("its signature does not match: the file was altered after it was signed, "
-                             "or signed with another key")
-    elif SIGNATURE in members:
-        _read_hex(source, members, member_hashes, SIGNATURE)
-    if DIGEST not in members:
-        if SIGNATURE in members:
-            raise ValueError(f"it has a {SIGNATURE} but no {DIGEST}")
-        return
-    if not hmac.compare_digest(_read_hex(source, members, member_hashes, DIGEST),
-                               hashlib.sha256(manifest).hexdigest()):
-        raise ValueError(f"its members do not match the sha256 in {DIGEST}: the file is damaged or was "
-                         "altered")
 
 
 def _read_metadata(source, members):
@@ -453,7 +385,7 @@ def _read_arrays(source, members, member_hashes, plan):
     arrays = {}
     for name, (dtype, shape, digest) in plan.arrays.items():
         array = read_checked(source, members[name], member_hashes[name], dtype, shape)
-        if _sha256(array) != digest:
+        if array_sha256(array) != digest:
             raise ValueError(f"array {name} does not match its sha256: the file is damaged or was altered")
         arrays[name] = array
     return arrays
@@ -881,7 +813,7 @@ def _check_array_list(listed, units, optimizer_arrays):
         if spec["dtype"] != dtype or tuple(spec["shape"]) != shape:
             raise ValueError(f"array {name} should be {dtype} of shape {shape} to fit the network, the "
                              f"metadata lists {spec['dtype']} {tuple(spec['shape'])}")
-        if not _HEX64.match(spec["sha256"]):
+        if not HEX64.match(spec["sha256"]):
             raise ValueError(f"arrays.{name}.sha256 is not 64 hex digits")
         arrays[name] = (np.dtype(dtype), shape, spec["sha256"])
     return arrays
