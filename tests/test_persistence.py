@@ -24,7 +24,7 @@ from sklearn.exceptions import InconsistentVersionWarning
 
 import skscratch
 from conftest import assert_same_weights
-from skscratch import MLPScratchClassifier, MLPScratchRegressor, _optimizers, _persistence
+from skscratch import MLPScratchClassifier, MLPScratchRegressor, _metadata, _optimizers
 from skscratch._integrity import DIGEST, SIGNATURE, array_sha256
 from skscratch._persistence import METADATA
 
@@ -435,12 +435,12 @@ def test_deeply_nested_metadata_is_a_value_error(saved, tmp_path, where, depth, 
 
 def test_every_parameter_attribute_and_optimizer_field_has_a_declared_rule():
     for Estimator in (MLPScratchClassifier, MLPScratchRegressor):
-        assert set(Estimator._get_param_names()) <= set(_persistence.PARAM_RULES)
-    assert set(_persistence.FITTED_RULES) == {*_persistence.FITTED, "feature_names_in_"}
+        assert set(Estimator._get_param_names()) <= set(_metadata.PARAM_RULES)
+    assert set(_metadata.FITTED_RULES) == {*_metadata.FITTED, "feature_names_in_"}
     for Optimizer in _optimizers.OPTIMIZERS.values():
         state = _optimizers.to_state(Optimizer(np.zeros(1)))
         plain = {k for k, v in state.items() if not isinstance(v, np.ndarray)} - {"kind"}
-        assert plain <= set(_persistence.OPTIMIZER_RULES), Optimizer
+        assert plain <= set(_metadata.OPTIMIZER_RULES), Optimizer
 
 
 def test_a_one_class_classifier_file_loads(tmp_path):
