@@ -38,10 +38,22 @@ moment vectors, ``best_params`` (early stopping); ``skscratch_metadata``
 (UTF-8 JSON as uint8), ``skscratch_digest`` (64 hex digits as uint8) and,
 if signed, ``skscratch_signature`` (64 hex digits). Version 1 (no digest,
 no signature) still loads, with every other check.
+
+Where the parts live: this module holds :func:`save` and :func:`load` and
+the order of their steps; ``_npz_container`` reads and writes the zip of
+``.npy`` members, checking every declared size; ``_metadata`` writes the
+metadata and holds its schema; ``_strict_json`` encodes, parses and decodes
+the JSON; ``_integrity`` makes and checks the digest and the signature;
+``_file_access`` opens paths, descriptors and file objects, and writes
+atomically.
 """
 
+from __future__ import annotations
+
+import os
 import struct
 import zipfile
+from typing import BinaryIO
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
@@ -51,6 +63,7 @@ from . import _optimizers
 from ._file_access import opened, write_atomically, write_to_stream
 from ._integrity import DIGEST, SIGNATURE, array_sha256, as_key, check_integrity, integrity_members
 from ._metadata import ESTIMATORS, FITTED, check_metadata, metadata_json
+from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._npz_container import (MAX_NPY_HEADER, check_member_size, hash_members, npz_writer, read_array, read_checked,
                              zip_members)
 from ._strict_json import parse_json
@@ -63,7 +76,9 @@ MAX_METADATA_BYTES = 32 * 2**20  # a million epochs of history fit in this
 # save
 
 
-def save(model, file, *, key=None):
+def save(model: MLPScratchClassifier | MLPScratchRegressor,
+         file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | BinaryIO, *,
+         key: bytes | str | None = None) -> None:
     """Save a fitted skscratch estimator to one ``.npz`` file, safely.
 
     The file holds the weights as plain arrays (``coefs_0``, ``intercepts_0``,
@@ -161,7 +176,8 @@ def _write_npz(file, arrays, key):
 # load
 
 
-def load(file, *, key=None):
+def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | BinaryIO, *,
+         key: bytes | str | None = None) -> MLPScratchClassifier | MLPScratchRegressor:
     """Load an estimator saved by :func:`save`, refusing anything not exactly that.
 
     Nothing in the file is executed, nothing is decompressed, and nothing is
