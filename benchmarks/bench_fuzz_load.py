@@ -101,15 +101,15 @@ def forge(members, *, digest=True, key=None):
     What someone who knows the format and rewrites every hash writes.
     Without a key, a signature among the members stays as it was: stale.
     """
-    from skscratch._persistence import DIGEST, SIGNATURE, _manifest
+    from skscratch._integrity import DIGEST, SIGNATURE, manifest
 
     members = {name: raw for name, raw in members.items() if name != DIGEST}
     signature = members.pop(SIGNATURE, None)
-    manifest = _manifest({name: hashlib.sha256(raw).hexdigest() for name, raw in members.items()})
+    covered = manifest({name: hashlib.sha256(raw).hexdigest() for name, raw in members.items()})
     if digest:
-        members[DIGEST] = npy_bytes(np.frombuffer(hashlib.sha256(manifest).hexdigest().encode(), np.uint8))
+        members[DIGEST] = npy_bytes(np.frombuffer(hashlib.sha256(covered).hexdigest().encode(), np.uint8))
     if key is not None:
-        signature = npy_bytes(np.frombuffer(hmac.new(key, manifest, hashlib.sha256).hexdigest().encode(), np.uint8))
+        signature = npy_bytes(np.frombuffer(hmac.new(key, covered, hashlib.sha256).hexdigest().encode(), np.uint8))
     if signature is not None:
         members[SIGNATURE] = signature
     return zipped(members)
@@ -144,13 +144,14 @@ def read_members(data):
 
 def rehashed(members, metadata, arrays=None, *, version=2):
     """``members`` with new metadata (and arrays), the metadata's sha256s and the digest brought up to date."""
-    from skscratch._persistence import METADATA, _sha256
+    from skscratch._integrity import array_sha256
+    from skscratch._persistence import METADATA
 
     members = dict(members)
     for name, array in (arrays or {}).items():
         members[name] = npy_bytes(array)
         if isinstance(metadata, dict) and isinstance(metadata.get("arrays"), dict) and name in metadata["arrays"]:
-            metadata["arrays"][name]["sha256"] = _sha256(array)
+            metadata["arrays"][name]["sha256"] = array_sha256(array)
     members[METADATA] = json_member(metadata)
     return forge(members, digest=version == 2)
 

@@ -38,139 +38,47 @@ moment vectors, ``best_params`` (early stopping); ``skscratch_metadata``
 (UTF-8 JSON as uint8), ``skscratch_digest`` (64 hex digits as uint8) and,
 if signed, ``skscratch_signature`` (64 hex digits). Version 1 (no digest,
 no signature) still loads, with every other check.
+
+Where the parts live: this module holds :func:`save` and :func:`load` and
+the order of their steps; ``_npz_container`` reads and writes the zip of
+``.npy`` members, checking every declared size; ``_metadata`` writes the
+metadata and holds its schema; ``_strict_json`` encodes, parses and decodes
+the JSON; ``_integrity`` makes and checks the digest and the signature;
+``_file_access`` opens paths, descriptors and file objects, and writes
+atomically.
 """
 
-import contextlib
-import errno
-import hashlib
-import hmac
-import io
-import json
-import math
+from __future__ import annotations
+
 import os
-import re
-import reprlib
-import secrets
-import shutil
-import stat
 import struct
-import tempfile
-import warnings
 import zipfile
-import zlib
-from collections import namedtuple
+from typing import BinaryIO
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from . import _optimizers
+from ._file_access import opened, write_atomically, write_to_stream
+from ._integrity import DIGEST, SIGNATURE, array_sha256, as_key, check_integrity, integrity_members
+from ._metadata import ESTIMATORS, FITTED, check_metadata, metadata_json
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
-from ._version import __version__
+from ._npz_container import (MAX_NPY_HEADER, check_member_size, hash_members, npz_writer, read_array, read_checked,
+                             zip_members)
+from ._strict_json import parse_json
 
-FORMAT, FORMAT_VERSION = "skscratch.npz", 2
-READABLE_VERSIONS = (1, 2)
-METADATA, DIGEST, SIGNATURE = "skscratch_metadata", "skscratch_digest", "skscratch_signature"
-ESTIMATORS = {cls.__name__: cls for cls in (MLPScratchClassifier, MLPScratchRegressor)}
-# fitted attributes kept in the JSON (the arrays are named apart)
-FITTED = ("n_features_in_", "n_iter_", "t_", "n_outputs_", "n_layers_", "out_activation_", "loss_",
-          "best_loss_", "best_validation_score_", "loss_curve_", "validation_scores_",
-          "_history", "_initial_loss", "_n_steps", "_no_improvement_count")
-ARRAY_DTYPES = {"float32", "float64"}
-
-# Limits of what load reads. A network of H hidden layers has 2 (H + 1)
-# weight arrays and at most 6 more members.
-MAX_MEMBERS = 10_000
-MAX_LAYERS = 4_000  # hidden layers
+METADATA = "skscratch_metadata"
 MAX_METADATA_BYTES = 32 * 2**20  # a million epochs of history fit in this
-MAX_NPY_HEADER = 4096  # numpy writes ~128 bytes; numpy.load's own limit is 10,000
-MAX_JSON_DEPTH = 16  # the deepest legitimate metadata nests 8 levels
-MAX_CLASS_NAME = 256  # width of a "U" dtype of classes, when no class name is longer
-_CHUNK = 2**20
-_MEMBER_NAME = re.compile(r"[A-Za-z0-9_]{1,100}\.npy\Z")
-_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-
-# zip records (APPNOTE.TXT 4.3): end of central directory, its zip64 locator
-# and record, a local file header
-_EOCD = struct.Struct("<4s4H2LH")
-_EOCD64_LOCATOR = struct.Struct("<4sLQL")
-_EOCD64 = struct.Struct("<4sQ2H2L4Q")
-_LOCAL = struct.Struct("<4s5H3L2H")
-_DATA_DESCRIPTOR, _ENCRYPTED, _UTF8_NAME = 0x08, 0x01, 0x800
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 60
-_REPR.maxlevel = 3
-
-
-# ----------------------------------------------------------------------
-# Values to JSON: plain JSON where it is exact, tagged objects where it is
-# not (tuples, non-finite floats, dicts with non-string keys...). Reading
-# them back is the rules' job (below), one declared type per field.
-
-
-def _encode(value, where):
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, np.integer)):  # bool was caught above; np.bool_ is no integer
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else {"float": repr(value)}
-    if isinstance(value, tuple):
-        return {"tuple": [_encode(v, where) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v, where) for v in value]
-    if isinstance(value, dict):
-        return {"dict": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
-    if isinstance(value, type) and value in (np.float32, np.float64):
-        return {"dtype": np.dtype(value).name}
-    if isinstance(value, np.random.RandomState):
-        name, keys, pos, has_gauss, cached = value.get_state()
-        return {"random_state": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
-    raise ValueError(
-        f"Cannot save {where}={value!r} in the safe format, which stores data, not code "
-        "or objects. Set it to a plain value (for scoring: a scorer's name), or save with joblib."
-    )
-
-
-def _sha256(array):
-    """The sha256 of an array's bytes in C order (without copying a C-ordered array)."""
-    return hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest()
-
-
-def _manifest(member_hashes):
-    """What the digest and the signature cover: every member's name and sha256, sorted by name."""
-    lines = [f"{name}\t{member_hashes[name]}\n" for name in sorted(member_hashes)]
-    return ("skscratch.npz manifest\n" + "".join(lines)).encode()
-
-
-def _ascii(text):
-    return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-
-
-def _as_key(key):
-    """The signing key as bytes (a str is encoded as UTF-8), or None."""
-    if key is None:
-        return None
-    if isinstance(key, str):
-        key = key.encode("utf-8")
-    elif isinstance(key, (bytes, bytearray, memoryview)):
-        key = bytes(key)
-    else:
-        raise TypeError(f"key must be bytes or str, not {type(key).__name__}.")
-    if not key:
-        raise ValueError("key is empty; use a secret of 32 random bytes or more, e.g. secrets.token_bytes(32).")
-    return key
 
 
 # ----------------------------------------------------------------------
 # save
 
 
-def save(model, file, *, key=None):
+def save(model: MLPScratchClassifier | MLPScratchRegressor,
+         file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | BinaryIO, *,
+         key: bytes | str | None = None) -> None:
     """Save a fitted skscratch estimator to one ``.npz`` file, safely.
 
     The file holds the weights as plain arrays (``coefs_0``, ``intercepts_0``,
@@ -225,12 +133,16 @@ def save(model, file, *, key=None):
     >>> skscratch.load(path, key=b"a secret of 32 bytes or more....").n_layers_
     3
     """
-    key = _as_key(key)
+    key = as_key(key)
     arrays = _model_arrays(model)
+
+    def write(f):
+        _write_npz(f, arrays, key)
+
     if hasattr(file, "write"):
-        _write_to_stream(file, arrays, key)
+        write_to_stream(file, write)
     else:
-        _write_atomically(file, lambda f: _write_npz(f, arrays, key))
+        write_atomically(file, write)
 
 
 def _model_arrays(model):
@@ -241,127 +153,31 @@ def _model_arrays(model):
     arrays = {}
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         arrays[f"coefs_{i}"], arrays[f"intercepts_{i}"] = np.asarray(W), np.asarray(b)
-    optimizer = None
+    optimizer_state = None
     if getattr(model, "_optimizer", None) is not None:
-        optimizer = {}
-        for key, value in _optimizers.to_state(model._optimizer).items():
-            if isinstance(value, np.ndarray):
-                arrays[f"optimizer_{key}"] = value
-            else:
-                optimizer[key] = _encode(value, f"optimizer.{key}")
+        optimizer_state = _optimizers.to_state(model._optimizer)
+        arrays.update({f"optimizer_{key}": value for key, value in optimizer_state.items()
+                       if isinstance(value, np.ndarray)})
     if getattr(model, "_best_params", None) is not None:
         arrays["best_params"] = model._best_params
-    metadata = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "skscratch_version": __version__,
-        "estimator": type(model).__name__,
-        "params": {k: _encode(v, k) for k, v in model.get_params(deep=False).items()},
-        "fitted": {k: _encode(getattr(model, k, None), k) for k in FITTED},
-        "optimizer": optimizer,
-        "arrays": {name: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": _sha256(a)}
-                   for name, a in arrays.items()},
-    }
-    if hasattr(model, "feature_names_in_"):
-        metadata["fitted"]["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
-    if hasattr(model, "_label_binarizer"):
-        binarizer = model._label_binarizer
-        metadata["classes"] = {
-            "values": [_encode(c.item() if hasattr(c, "item") else c, "classes_") for c in model.classes_],
-            "dtype": model.classes_.dtype.str if model.classes_.dtype != object else "object",
-            "y_type": binarizer.y_type_,
-            "sparse_input": bool(binarizer.sparse_input_),
-        }
-    encoded = json.dumps(metadata, allow_nan=False, sort_keys=True).encode()
-    arrays[METADATA] = np.frombuffer(encoded, dtype=np.uint8)
+    arrays[METADATA] = np.frombuffer(metadata_json(model, optimizer_state, arrays), dtype=np.uint8)
     return arrays
-
-
-class _HashingWriter:
-    """A write-only stream that passes its data on to ``out`` and hashes it."""
-
-    def __init__(self, out):
-        self.out, self.sha256 = out, hashlib.sha256()
-
-    def write(self, data):
-        self.sha256.update(data)
-        return self.out.write(data)
 
 
 def _write_npz(file, arrays, key):
     """Write ``arrays`` as numpy.savez does (stored .npy members), then the digest and the signature."""
-    member_hashes = {}
-    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-
-        def add(name, array):
-            with archive.open(name + ".npy", mode="w", force_zip64=True) as member:
-                writer = _HashingWriter(member)
-                np.lib.format.write_array(writer, np.asanyarray(array), allow_pickle=False)
-            return writer.sha256.hexdigest()
-
-        for name, array in arrays.items():
-            member_hashes[name] = add(name, array)
-        manifest = _manifest(member_hashes)
-        add(DIGEST, _ascii(hashlib.sha256(manifest).hexdigest()))
-        if key is not None:
-            add(SIGNATURE, _ascii(hmac.new(key, manifest, hashlib.sha256).hexdigest()))
-
-
-def _write_to_stream(file, arrays, key):
-    """Write to a binary file object: directly at its start, else through a temporary file.
-
-    zipfile writes offsets from the start of the file, and a stream that
-    cannot seek gets data descriptors; written apart, the zip is whole in
-    itself, as load reads it from the stream's position.
-    """
-    seekable = getattr(file, "seekable", None)
-    if seekable is not None and seekable() and file.tell() == 0:
-        _write_npz(file, arrays, key)
-        return
-    with tempfile.TemporaryFile() as buffer:
-        _write_npz(buffer, arrays, key)
-        buffer.seek(0)
-        shutil.copyfileobj(buffer, file)
-
-
-def _write_atomically(path, write):
-    """Call ``write(f)`` on a new file, then rename it over ``path`` (through symbolic links)."""
-    target = os.path.realpath(os.fsdecode(os.fspath(path)))
-    if os.path.islink(target):  # realpath stops on a loop of links; open() would raise ELOOP
-        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fsdecode(os.fspath(path)))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)  # open(path, "wb") keeps an existing file's mode
-    except FileNotFoundError:
-        mode = None
-    handle, temporary = _create_temporary(os.path.dirname(target))
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def _create_temporary(directory):
-    """A new file in ``directory`` with a short name, created with mode 0o666 less the umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    while True:  # (a clash of 64 random bits: practically never)
-        temporary = os.path.join(directory, f".skscratch-{secrets.token_hex(8)}.tmp")
-        with contextlib.suppress(FileExistsError):
-            return os.open(temporary, flags, 0o666), temporary
+    with npz_writer(file) as add:
+        member_hashes = {name: add(name, array) for name, array in arrays.items()}
+        for name, text in integrity_members(member_hashes, key).items():
+            add(name, text)
 
 
 # ----------------------------------------------------------------------
-# load: the file, and its zip structure
+# load
 
 
-def load(file, *, key=None):
+def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | BinaryIO, *,
+         key: bytes | str | None = None) -> MLPScratchClassifier | MLPScratchRegressor:
     """Load an estimator saved by :func:`save`, refusing anything not exactly that.
 
     Nothing in the file is executed, nothing is decompressed, and nothing is
@@ -421,8 +237,8 @@ def load(file, *, key=None):
     ...
     ValueError: .../not-a-model.npz is not a readable skscratch model file: it is not an .npz (zip) file
     """
-    key = _as_key(key)
-    with _opened(file) as source:
+    key = as_key(key)
+    with opened(file) as source:
         try:
             return _load(source, key)
         except _REFUSALS as exc:
@@ -451,334 +267,20 @@ def _load(source, key):
     invalid) has its signature checked first, so that a signed file altered
     into nonsense is reported as altered.
     """
-    members = _zip_members(source)
+    members = zip_members(source)
     try:
         metadata, metadata_hash = _read_metadata(source, members)
-        plan = _check_metadata(metadata, version=2 if DIGEST in members else 1)
+        plan = check_metadata(metadata, version=2 if DIGEST in members else 1)
         _check_declared_sizes(members, plan)
     except ValueError:
         if key is not None:
-            _check_integrity(source, members, _hash_members(source, members), key)
+            check_integrity(source, members, hash_members(source, members), key)
         raise
-    member_hashes = _hash_members(source, members)
+    member_hashes = hash_members(source, members)
     if member_hashes[METADATA] != metadata_hash:
         raise ValueError(f"member {METADATA} changed while it was read")
-    _check_integrity(source, members, member_hashes, key)
+    check_integrity(source, members, member_hashes, key)
     return _rebuild(plan, _read_arrays(source, members, member_hashes, plan))
-
-
-class _Source:
-    """A model file open for reading: a window of ``size`` bytes from ``start`` of a binary file.
-
-    It offers what :class:`zipfile.ZipFile` needs (``read``, ``seek``,
-    ``tell``) and never reads past the window's end.
-    """
-
-    def __init__(self, file, name, start, size):
-        self.file, self.name, self.start, self.size, self.position = file, name, start, size, 0
-
-    def seek(self, offset, whence=0):
-        position = offset + (0, self.position, self.size)[whence]
-        if position < 0:
-            raise ValueError("a zip record points before the start of the file")
-        self.position = position
-        return position
-
-    def tell(self):
-        return self.position
-
-    def read(self, n=-1):
-        n = self.size - self.position if n is None or n < 0 else min(n, max(self.size - self.position, 0))
-        self.file.seek(self.start + self.position)
-        data = self.file.read(n)
-        self.position += len(data)
-        return data
-
-    def read_at(self, offset, n):
-        """Exactly ``n`` bytes from ``offset``, or a ValueError."""
-        self.seek(offset)
-        data = self.read(n)
-        if len(data) != n:
-            raise ValueError(f"it ends early (at byte {self.start + offset + len(data)})")
-        return data
-
-
-def _require_regular_file(status, name):
-    """Refuse what is not a regular file before reading it: a FIFO or a device could block or never end."""
-    if not stat.S_ISREG(status.st_mode):
-        kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
-                 stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
-        kind = next((text for test, text in kinds.items() if test(status.st_mode)), "not a file")
-        raise ValueError(f"{name} is not a readable skscratch model file: it is {kind}, not a regular file")
-
-
-@contextlib.contextmanager
-def _opened(file):
-    """A :class:`_Source` on ``file``: a path, a file descriptor or a binary file object.
-
-    A path is opened here and closed after; a descriptor or a file object is
-    left open, at the position it had.
-    """
-    if isinstance(file, int) and not isinstance(file, bool):
-        _require_regular_file(os.fstat(file), f"file descriptor {file}")
-        position = os.lseek(file, 0, os.SEEK_CUR)
-        try:
-            with os.fdopen(file, "rb", closefd=False) as f:
-                yield _Source(f, f"file descriptor {file}", position, os.fstat(file).st_size - position)
-        finally:
-            os.lseek(file, position, os.SEEK_SET)
-    elif hasattr(file, "read"):
-        name = str(getattr(file, "name", None) or type(file).__name__)
-        with contextlib.suppress(AttributeError, OSError, io.UnsupportedOperation):  # no descriptor: BytesIO
-            _require_regular_file(os.fstat(file.fileno()), name)
-        if not (getattr(file, "seekable", None) and file.seekable()) or not isinstance(file.read(0), bytes):
-            raise ValueError(f"{name} is not a readable skscratch model file: load needs a binary file "
-                             "object that can seek")
-        position = file.tell()
-        try:
-            yield _Source(file, name, position, file.seek(0, os.SEEK_END) - position)
-        finally:
-            file.seek(position)
-    else:
-        path = os.fsdecode(os.fspath(file))
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:
-            _require_regular_file(os.stat(path), path)
-            handle = os.open(path, flags)  # non-blocking: should it have become a FIFO since stat
-        except FileNotFoundError:
-            raise
-        except OSError as exc:  # a ValueError, as ever: e.g. no permission
-            raise ValueError(f"{path} is not a readable skscratch model file: {exc.strerror}") from exc
-        with os.fdopen(handle, "rb") as f:
-            status = os.fstat(handle)
-            _require_regular_file(status, path)
-            yield _Source(f, path, 0, status.st_size)
-
-
-_Member = namedtuple("_Member", "name offset size crc")  # offset: of the data, after the local header
-
-
-def _zip_end_records(source):
-    """Offset and size of the central directory, and its number of entries, from the records that end the file.
-
-    The file must end with the end-of-central-directory record (and no
-    comment), and the central directory must end where that record (or its
-    zip64 counterpart) begins: no bytes hide between them.
-    """
-    if source.size < _EOCD.size + _LOCAL.size or source.read_at(0, 4) != b"PK\x03\x04":
-        raise ValueError("it is not an .npz (zip) file")
-    end = source.size - _EOCD.size
-    signature, disk, directory_disk, n_here, n_total, size, offset, comment = _EOCD.unpack(
-        source.read_at(end, _EOCD.size))
-    if signature != b"PK\x05\x06" or comment:
-        raise ValueError("it does not end with a zip directory record (or that record has a comment)")
-    locator_at = end - _EOCD64_LOCATOR.size
-    if locator_at >= 0 and source.read_at(locator_at, 4) == b"PK\x06\x07":  # zip64, as zipfile reads it
-        _, _, record_at, _ = _EOCD64_LOCATOR.unpack(source.read_at(locator_at, _EOCD64_LOCATOR.size))
-        end = locator_at - _EOCD64.size
-        if record_at != end or end < 0:
-            raise ValueError("its zip64 directory record is not where its locator says")
-        signature, record_size, _, _, disk, directory_disk, n_here, n_total, size, offset = _EOCD64.unpack(
-            source.read_at(end, _EOCD64.size))
-        if signature != b"PK\x06\x06" or record_size != _EOCD64.size - 12:
-            raise ValueError("its zip64 directory record is malformed")
-    if disk or directory_disk or n_here != n_total:
-        raise ValueError("it is a multi-disk zip")
-    if n_total > MAX_MEMBERS:
-        raise ValueError(f"it has {n_total} members; a model has at most {MAX_MEMBERS}")
-    if offset + size != end:
-        raise ValueError(f"its zip directory declares {size} bytes at {offset}, but the file has "
-                         f"{end - offset} bytes there")
-    return offset, n_total
-
-
-def _local_header(source, info):
-    """Offset of a member's data, once its local header agrees with the central directory."""
-    (signature, _, flags, method, _, _, crc, compressed, size, name_length,
-     extra_length) = _LOCAL.unpack(source.read_at(info.header_offset, _LOCAL.size))
-    name = source.read_at(info.header_offset + _LOCAL.size, name_length)
-    extra = source.read_at(info.header_offset + _LOCAL.size + name_length, extra_length)
-    if signature != b"PK\x03\x04" or name != info.orig_filename.encode("ascii") or method != info.compress_type:
-        raise ValueError(f"the local header of member {info.filename} does not match the zip directory")
-    if flags != info.flag_bits or crc != info.CRC:
-        raise ValueError(f"the local header of member {info.filename} declares other flags or CRC")
-    while (compressed, size) == (0xFFFFFFFF, 0xFFFFFFFF) and len(extra) >= 4:  # the zip64 sizes
-        tag, length = struct.unpack("<2H", extra[:4])
-        if tag == 1 and length >= 16 and len(extra) >= 20:
-            size, compressed = struct.unpack("<2Q", extra[4:20])
-        extra = extra[4 + length:]
-    if (compressed, size) != (info.compress_size, info.file_size):
-        raise ValueError(f"member {info.filename} declares {size} bytes in its local header and "
-                         f"{info.file_size} in the zip directory")
-    return info.header_offset + _LOCAL.size + name_length + extra_length
-
-
-def _zip_members(source):
-    """Every member's data offset, size and CRC, once the zip's declared sizes are found sound.
-
-    Members must be stored .npy files under plain, distinct names, without
-    encryption or data descriptors; every byte of the file must belong to
-    exactly one member's header and data, or to the zip's directory and end
-    records. So no member's declared size can exceed what the file holds,
-    and no two members can share bytes.
-    """
-    directory_at, n_members = _zip_end_records(source)
-    infos = zipfile.ZipFile(source).infolist()
-    if len(infos) != n_members:
-        raise ValueError(f"its zip directory lists {len(infos)} members, its end record {n_members}")
-    members, position = {}, 0
-    for info in sorted(infos, key=lambda info: info.header_offset):
-        if not _MEMBER_NAME.match(info.filename) or info.filename != info.orig_filename:
-            raise ValueError(f"it has a member named {info.filename!r}; members are NAME.npy")
-        name = info.filename[: -len(".npy")]
-        if name in members:
-            raise ValueError(f"it has two members named {info.filename}")
-        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
-            raise ValueError(f"member {info.filename} is compressed (method {info.compress_type}); "
-                             "skscratch.save stores members, so nothing inflates on load")
-        if info.flag_bits & ~_UTF8_NAME:
-            raise ValueError(f"member {info.filename} is encrypted or has a data descriptor")
-        if info.header_offset != position:
-            raise ValueError(f"member {info.filename} starts at byte {info.header_offset}, not {position}: "
-                             "the zip has overlapping members or bytes outside them")
-        offset = _local_header(source, info)
-        members[name] = _Member(name, offset, info.file_size, info.CRC)
-        position = offset + info.file_size
-    if position != directory_at:
-        raise ValueError(f"its members end at byte {position}, its zip directory starts at {directory_at}")
-    return members
-
-
-def _hash_members(source, members):
-    """The sha256 of every member's bytes, read in chunks (so in constant memory); their CRC-32s checked."""
-    member_hashes = {}
-    for member in members.values():
-        sha256, crc, done = hashlib.sha256(), 0, 0
-        while done < member.size:
-            chunk = source.read_at(member.offset + done, min(_CHUNK, member.size - done))
-            sha256.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-            done += len(chunk)
-        if crc != member.crc:
-            raise ValueError(f"member {member.name} is damaged: its CRC-32 does not match")
-        member_hashes[member.name] = sha256.hexdigest()
-    return member_hashes
-
-
-# ----------------------------------------------------------------------
-# load: .npy members, digest and signature
-
-
-def _npy_header(head):
-    """(header length, shape, fortran_order, dtype) of the .npy data starting with ``head``."""
-    stream = io.BytesIO(head)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy warns of headers written by Python 2
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream, MAX_NPY_HEADER)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream, MAX_NPY_HEADER)
-            else:
-                raise ValueError(f"npy format version {version}")
-    except Exception as exc:  # a header of at most MAX_NPY_HEADER bytes, read by numpy's literal parser
-        raise ValueError(f"unreadable .npy header ({type(exc).__name__}: {exc})") from exc
-    return stream.tell(), shape, fortran_order, dtype
-
-
-def _check_member_size(member, dtype, shape):
-    """Refuse a member whose declared size is not that of a ``dtype`` array of ``shape`` and a header."""
-    nbytes = np.dtype(dtype).itemsize * math.prod(shape)
-    if not nbytes < member.size <= nbytes + MAX_NPY_HEADER:
-        raise ValueError(f"member {member.name} holds {member.size} bytes, but a {np.dtype(dtype).name} array of "
-                         f"shape {tuple(shape)} takes {nbytes} bytes and a header")
-
-
-def _check_declared_sizes(members, plan):
-    """Refuse members the metadata does not list or lacks, and declared sizes that do not fit it."""
-    expected = set(plan.arrays) | {METADATA} | ({DIGEST, SIGNATURE} & set(members))
-    if set(members) - expected:
-        raise ValueError(f"it holds arrays its metadata does not list: {sorted(set(members) - expected)}")
-    if set(plan.arrays) - set(members):
-        raise ValueError(f"it lacks arrays its metadata lists: {sorted(set(plan.arrays) - set(members))}")
-    for name, (dtype, shape, _) in plan.arrays.items():
-        _check_member_size(members[name], dtype, shape)
-    for name in {DIGEST, SIGNATURE} & set(members):
-        _check_member_size(members[name], np.uint8, (64,))
-
-
-def _read_array(source, member, dtype, shape):
-    """(the array in one stored .npy member, the sha256 of the member's bytes).
-
-    Its declared size is checked against ``dtype`` and ``shape`` before
-    anything is read, its .npy header before its data is read, its zip
-    CRC-32 after; reads stop at the declared size. ``shape=None`` takes a
-    1-d array of whatever length the member holds (its size checked by the
-    caller).
-    """
-    dtype = np.dtype(dtype)
-    if shape is not None:
-        _check_member_size(member, dtype, shape)
-    head = source.read_at(member.offset, min(member.size, MAX_NPY_HEADER))
-    header_length, found_shape, fortran_order, found_dtype = _npy_header(head)
-    if shape is None:
-        shape = ((member.size - header_length) // dtype.itemsize,)
-    if found_dtype.newbyteorder("=") != dtype or found_shape != tuple(shape) or fortran_order:
-        raise ValueError(f"array {member.name} is {found_dtype} {found_shape} (fortran_order={fortran_order}) "
-                         f"in the file; it should be {dtype.name} {tuple(shape)} in C order")
-    nbytes = dtype.itemsize * math.prod(shape)
-    if header_length + nbytes != member.size:
-        raise ValueError(f"member {member.name} holds {member.size} bytes, its .npy header declares "
-                         f"{header_length + nbytes}")
-    data = source.read_at(member.offset + header_length, nbytes)
-    if zlib.crc32(data, zlib.crc32(head[:header_length])) != member.crc:
-        raise ValueError(f"member {member.name} is damaged: its CRC-32 does not match")
-    sha256 = hashlib.sha256(head[:header_length])
-    sha256.update(data)
-    return np.frombuffer(data, found_dtype).reshape(shape), sha256.hexdigest()
-
-
-def _read_checked(source, member, member_hash, dtype, shape):
-    """The array in one member, whose bytes must be those hashed before."""
-    array, digest = _read_array(source, member, dtype, shape)
-    if digest != member_hash:
-        raise ValueError(f"member {member.name} changed while it was read")
-    return array
-
-
-def _read_hex(source, members, member_hashes, name):
-    """The 64 hex digits of a digest or signature member."""
-    text = _read_checked(source, members[name], member_hashes[name], np.uint8, (64,)).tobytes()
-    if not _HEX64.match(text.decode("latin-1")):
-        raise ValueError(f"its {name} is not 64 hex digits")
-    return text.decode("ascii")
-
-
-def _check_integrity(source, members, member_hashes, key):
-    """Check the signature (given a key) and the digest (format version 2).
-
-    Both cover every member but themselves, metadata included, through the
-    manifest of the members' sha256s.
-    """
-    manifest = _manifest({name: h for name, h in member_hashes.items() if name not in (DIGEST, SIGNATURE)})
-    if key is not None:
-        if SIGNATURE not in members:
-            raise ValueError(f"it is not signed (no {SIGNATURE}), and a key was given")
-        expected = hmac.new(key, manifest, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(_read_hex(source, members, member_hashes, SIGNATURE), expected):
-            raise ValueError("its signature does not match: the file was altered after it was signed, "
-                             "or signed with another key")
-    elif SIGNATURE in members:
-        _read_hex(source, members, member_hashes, SIGNATURE)
-    if DIGEST not in members:
-        if SIGNATURE in members:
-            raise ValueError(f"it has a {SIGNATURE} but no {DIGEST}")
-        return
-    if not hmac.compare_digest(_read_hex(source, members, member_hashes, DIGEST),
-                               hashlib.sha256(manifest).hexdigest()):
-        raise ValueError(f"its members do not match the sha256 in {DIGEST}: the file is damaged or was "
-                         "altered")
 
 
 def _read_metadata(source, members):
@@ -789,446 +291,31 @@ def _read_metadata(source, members):
     if member.size > MAX_METADATA_BYTES + MAX_NPY_HEADER:
         raise ValueError(f"its metadata declares {member.size} bytes, more than the {MAX_METADATA_BYTES} "
                          "allowed")
-    text, member_hash = _read_array(source, member, np.uint8, None)
-    return _parse_json(memoryview(text)), member_hash
+    text, member_hash = read_array(source, member, np.uint8, None)
+    return parse_json(memoryview(text)), member_hash
+
+
+def _check_declared_sizes(members, plan):
+    """Refuse members the metadata does not list or lacks, and declared sizes that do not fit it."""
+    expected = set(plan.arrays) | {METADATA} | ({DIGEST, SIGNATURE} & set(members))
+    if set(members) - expected:
+        raise ValueError(f"it holds arrays its metadata does not list: {sorted(set(members) - expected)}")
+    if set(plan.arrays) - set(members):
+        raise ValueError(f"it lacks arrays its metadata lists: {sorted(set(plan.arrays) - set(members))}")
+    for name, (dtype, shape, _) in plan.arrays.items():
+        check_member_size(members[name], dtype, shape)
+    for name in {DIGEST, SIGNATURE} & set(members):
+        check_member_size(members[name], np.uint8, (64,))
 
 
 def _read_arrays(source, members, member_hashes, plan):
     """Every array the metadata lists, each checked against its dtype, shape and sha256."""
     arrays = {}
     for name, (dtype, shape, digest) in plan.arrays.items():
-        array = _read_checked(source, members[name], member_hashes[name], dtype, shape)
-        if _sha256(array) != digest:
+        array = read_checked(source, members[name], member_hashes[name], dtype, shape)
+        if array_sha256(array) != digest:
             raise ValueError(f"array {name} does not match its sha256: the file is damaged or was altered")
         arrays[name] = array
-    return arrays
-
-
-# ----------------------------------------------------------------------
-# load: the metadata, parsed and validated like any input
-
-
-def _parse_json(data):
-    """Strict JSON from UTF-8 bytes, refusing what save never writes.
-
-    No NaN or infinities, numbers within int64 (uint64 for class labels) or
-    finite float64, no repeated keys, at most MAX_JSON_DEPTH levels deep.
-    """
-
-    def refuse_constant(name):
-        raise ValueError(f"{name} is not a JSON number")
-
-    def finite_float(text):
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError(f"the number {text[:30]} is out of float64's range")
-        return value
-
-    def integer(text):  # int64, or uint64 for class labels
-        if len(text) > 20 or not -(2**63) <= int(text) < 2**64:
-            raise ValueError(f"the integer {text[:30]} is out of int64's range")
-        return int(text)
-
-    def unique_keys(pairs):
-        keys = [k for k, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"an object repeats a key, in {_REPR.repr(keys)}")
-        return dict(pairs)
-
-    try:
-        value = json.loads(str(data, "utf-8"), object_pairs_hook=unique_keys, parse_constant=refuse_constant,
-                           parse_float=finite_float, parse_int=integer)
-    except RecursionError:
-        raise ValueError(f"its metadata is nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as exc:
-        raise ValueError(f"its metadata is not valid JSON: {exc}") from None
-    _check_depth(value)
-    return value
-
-
-def _check_depth(value):
-    """Refuse JSON nested deeper than MAX_JSON_DEPTH, walking it without recursion."""
-    stack = [iter([value])]
-    while stack:
-        for child in stack[-1]:
-            if isinstance(child, (list, dict)):
-                if len(stack) > MAX_JSON_DEPTH:
-                    raise ValueError(f"its metadata is nested deeper than {MAX_JSON_DEPTH} levels")
-                stack.append(iter(child.values() if isinstance(child, dict) else child))
-                break
-        else:
-            stack.pop()
-
-
-class _Mismatch(Exception):
-    """A value does not have the shape a rule expects (the rule says what it wanted)."""
-
-
-class _Rule:
-    """The declared type of one field: what it must be (for messages), and how to decode it.
-
-    ``decode(value, where)`` returns the Python value, raises _Mismatch if
-    ``value`` is not of the rule's kind at all, and a ValueError naming
-    ``where`` for a part that is wrong.
-    """
-
-    def __init__(self, what, decode):
-        self.what, self.decode = what, decode
-
-    def __call__(self, value, where):
-        try:
-            return self.decode(value, where)
-        except _Mismatch:
-            raise ValueError(f"{where} must be {self.what}, got {_REPR.repr(value)}") from None
-
-
-def _check(condition):
-    if not condition:
-        raise _Mismatch
-
-
-def _integer(low=0, high=2**63 - 1):
-    def decode(value, where):
-        _check(type(value) is int and low <= value <= high)
-        return value
-
-    return _Rule(f"an integer in [{low}, {high}]", decode)
-
-
-def _number(low=-math.inf, high=math.inf, finite=True):
-    """A real number (int or float, not bool); with finite=False also nan and +-inf, tagged as save writes them."""
-
-    def decode(value, where):
-        if not finite and isinstance(value, dict) and list(value) == ["float"]:
-            _check(value["float"] in ("nan", "inf", "-inf"))
-            return float(value["float"])
-        _check(type(value) in (int, float) and low <= value <= high)
-        return value
-
-    bounds = "" if (low, high) == (-math.inf, math.inf) else f" in [{low}, {high}]"
-    return _Rule(f"a {'finite ' if finite else ''}number{bounds}", decode)
-
-
-def _string(options=None, max_length=10_000):
-    def decode(value, where):
-        _check(type(value) is str and len(value) <= max_length and (options is None or value in options))
-        return value
-
-    return _Rule(f"one of {sorted(options)}" if options else "a string", decode)
-
-
-def _boolean():
-    def decode(value, where):
-        _check(type(value) is bool)
-        return value
-
-    return _Rule("true or false", decode)
-
-
-def _none():
-    def decode(value, where):
-        _check(value is None)
-        return None
-
-    return _Rule("null", decode)
-
-
-def _either(*rules):
-    """The first rule whose kind the value has decides."""
-
-    def decode(value, where):
-        for rule in rules:
-            with contextlib.suppress(_Mismatch):
-                return rule.decode(value, where)
-        raise _Mismatch
-
-    return _Rule(" or ".join(rule.what for rule in rules), decode)
-
-
-def _tagged(value, tag):
-    """The content of a tagged object ``{tag: content}`` as save writes it, or _Mismatch."""
-    _check(isinstance(value, dict) and list(value) == [tag])
-    return value[tag]
-
-
-def _sequence(item, *, tuple_=False, max_length=None):
-    """A JSON list (or, with tuple_=True, a tuple as save tags it) of items of one rule."""
-
-    def decode(value, where):
-        content = _tagged(value, "tuple") if tuple_ else value
-        _check(type(content) is list and (max_length is None or len(content) <= max_length))
-        items = [item(v, f"{where}[{i}]") for i, v in enumerate(content)]
-        return tuple(items) if tuple_ else items
-
-    kind = "a tuple" if tuple_ else "a list"
-    return _Rule(f"{kind} of {item.what}" + (f" (at most {max_length})" if max_length else ""), decode)
-
-
-def _mapping(key, value):
-    """A dict as save tags it, ``{"dict": [[key, value], ...]}``, with distinct keys.
-
-    ``value`` is the values' rule, or a dict of one rule per key.
-    """
-
-    def decode(tagged, where):
-        pairs = _tagged(tagged, "dict")
-        _check(type(pairs) is list and all(type(p) is list and len(p) == 2 for p in pairs))
-        decoded = {}
-        for i, (k, v) in enumerate(pairs):
-            k = key(k, f"{where} key {i}")
-            if k in decoded:
-                raise ValueError(f"{where} has the key {k!r} twice")
-            decoded[k] = (value[k] if isinstance(value, dict) else value)(v, f"{where}[{k!r}]")
-        return decoded
-
-    what = "values of their own types" if isinstance(value, dict) else value.what
-    return _Rule(f"a dict of {key.what} to {what}", decode)
-
-
-def _check_keys(found, where, expected, optional=()):
-    """Refuse unknown keys, and missing ones but the optional."""
-    unknown, missing = set(found) - set(expected), set(expected) - set(found) - set(optional)
-    if unknown or missing:
-        problems = [f"unknown keys {sorted(unknown)}"] * bool(unknown) + [f"no {sorted(missing)}"] * bool(missing)
-        raise ValueError(f"{where} has {' and '.join(problems)}")
-
-
-def _record(fields, optional=()):
-    """A JSON object with exactly these keys (``optional`` ones may be missing), each of its own rule."""
-
-    def decode(value, where):
-        _check(type(value) is dict)
-        _check_keys(value, where, fields, optional)
-        return {name: fields[name](value[name], f"{where}.{name}") for name in fields if name in value}
-
-    return _Rule("an object", decode)
-
-
-def _random_state():
-    """A numpy RandomState, from the MT19937 state save writes: exact, so training resumes exactly."""
-
-    def decode(value, where):
-        content = _tagged(value, "random_state")
-        _check(type(content) is list and len(content) == 5)
-        name, keys, position, has_gauss, cached = content
-        _string({"MT19937"})(name, f"{where} generator")
-        keys = _sequence(_integer(0, 2**32 - 1))(keys, f"{where} key")
-        if len(keys) != 624:
-            raise ValueError(f"{where} has {len(keys)} MT19937 keys, not 624")
-        random_state = np.random.RandomState()
-        random_state.set_state((name, np.array(keys, dtype=np.uint32), _integer(0, 624)(position, f"{where} pos"),
-                                _integer(0, 1)(has_gauss, f"{where} has_gauss"), _number()(cached, f"{where} gauss")))
-        return random_state
-
-    return _Rule("a random state", decode)
-
-
-def _dtype_type():
-    def decode(value, where):
-        content = _tagged(value, "dtype")
-        _check(content in ARRAY_DTYPES)
-        return getattr(np, content)
-
-    return _Rule("numpy.float32 or numpy.float64", decode)
-
-
-_SIZE = _integer(1)
-_REAL = _number()
-_UNIT = _number(0, 1)
-_RECORD = _number(finite=False)  # a loss or a score as training recorded it: nan and inf allowed
-_LABEL = _either(_string(), _integer(-(2**63), 2**64 - 1), _REAL, _boolean())
-
-# The type of every constructor parameter; their ranges and options are the
-# estimator's own (_validate_params), checked once the values are set.
-PARAM_RULES = {
-    "hidden_layer_sizes": _either(_SIZE, _sequence(_SIZE, tuple_=True, max_length=MAX_LAYERS),
-                                  _sequence(_SIZE, max_length=MAX_LAYERS)),
-    "activation": _string(), "solver": _string(), "learning_rate": _string(), "loss": _string(),
-    "alpha": _REAL, "learning_rate_init": _REAL, "power_t": _REAL, "tol": _REAL, "momentum": _REAL,
-    "validation_fraction": _REAL, "beta_1": _REAL, "beta_2": _REAL, "epsilon": _REAL,
-    "batch_size": _either(_string(), _integer()),
-    "max_iter": _integer(), "max_fun": _integer(), "warmup_iter": _integer(),
-    "n_iter_no_change": _either(_integer(), _number(finite=False)),
-    "shuffle": _boolean(), "warm_start": _boolean(), "nesterovs_momentum": _boolean(),
-    "early_stopping": _boolean(), "verbose": _either(_boolean(), _integer()),
-    "random_state": _either(_none(), _integer(), _random_state()),
-    "dtype": _either(_none(), _string(), _dtype_type()),
-    "max_grad_norm": _either(_none(), _REAL),
-    "dropout": _either(_REAL, _sequence(_REAL, max_length=MAX_LAYERS),
-                       _sequence(_REAL, tuple_=True, max_length=MAX_LAYERS)),
-    "scoring": _either(_none(), _string()),
-    "class_weight": _either(_none(), _string(), _mapping(_LABEL, _number(0))),
-}
-
-_HISTORY_FIELDS = {"epoch": _integer(1), "train_loss": _RECORD, "val_loss": _RECORD, "val_score": _RECORD,
-                   "learning_rate": _RECORD, "elapsed_s": _RECORD}
-_HISTORY_ROW = _mapping(_string(set(_HISTORY_FIELDS)), _HISTORY_FIELDS)
-
-# The type of every fitted attribute in the JSON.
-FITTED_RULES = {
-    "n_features_in_": _SIZE, "n_iter_": _integer(), "t_": _integer(), "n_outputs_": _SIZE,
-    "n_layers_": _integer(2, MAX_LAYERS + 2),
-    "out_activation_": _string({"softmax", "logistic", "identity", "exp"}),
-    "loss_": _either(_none(), _RECORD), "best_loss_": _either(_none(), _RECORD),
-    "best_validation_score_": _either(_none(), _RECORD), "_initial_loss": _either(_none(), _RECORD),
-    "loss_curve_": _sequence(_RECORD), "validation_scores_": _either(_none(), _sequence(_RECORD)),
-    "_history": _sequence(_HISTORY_ROW),
-    "_n_steps": _integer(), "_no_improvement_count": _integer(),
-    "feature_names_in_": _sequence(_string()),
-}
-
-# The type and range of every field of an optimizer's state (its arrays are members of their own).
-OPTIMIZER_RULES = {
-    "learning_rate_init": _number(0), "lr_schedule": _string({"constant", "invscaling", "adaptive", "cosine"}),
-    "power_t": _number(0), "max_iter": _SIZE, "warmup_iter": _integer(), "epoch": _integer(),
-    "_adaptive_rate": _number(0), "rate": _number(0), "momentum": _UNIT, "nesterov": _boolean(),
-    "beta_1": _UNIT, "beta_2": _UNIT, "epsilon": _number(0), "learning_rate": _number(0), "t": _integer(),
-    "weight_decay": _number(0), "decay": _sequence(_integer(), max_length=2),
-}
-
-_Plan = namedtuple("_Plan", "estimator params fitted classes optimizer arrays")
-_ARRAY_SPEC = _record({"dtype": _string(ARRAY_DTYPES), "shape": _sequence(_integer(), max_length=2),
-                       "sha256": _string(max_length=64)})
-_CLASSES = _record({"values": _sequence(_LABEL), "dtype": _string(max_length=20),
-                    "y_type": _string({"binary", "multiclass", "multilabel-indicator"}), "sparse_input": _boolean()})
-# dtypes classes_ may have: numbers and strings (little- or big-endian), or "object" holding str
-_CLASS_DTYPE = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248]|U[1-9][0-9]{0,5})\Z")
-
-
-def _check_metadata(metadata, version):
-    """Validate the metadata; return what to build, and the arrays to read with their dtype, shape and sha256."""
-    Estimator = _check_header(metadata, version)
-    model = _check_params(metadata["params"], Estimator)
-    fitted = _record(FITTED_RULES, optional=["feature_names_in_"])(metadata["fitted"], "fitted")
-    units = [fitted["n_features_in_"], *model._hidden_layer_sizes(), fitted["n_outputs_"]]
-    model._dropout_rates(len(units) - 2)
-    if fitted["n_layers_"] != len(units):
-        raise ValueError(f"n_layers_={fitted['n_layers_']} but the parameters describe {len(units)} layers")
-    if "feature_names_in_" in fitted and len(fitted["feature_names_in_"]) != units[0]:
-        raise ValueError(f"{len(fitted['feature_names_in_'])} feature names for {units[0]} features")
-    if Estimator is MLPScratchClassifier:
-        classes = _check_classes(metadata["classes"], fitted)
-    else:
-        classes, activation = None, {"squared_error": "identity", "poisson": "exp"}[model.loss]
-        if fitted["out_activation_"] != activation:
-            raise ValueError(f"out_activation_ is {fitted['out_activation_']!r}; loss={model.loss!r} "
-                             f"has {activation!r}")
-    optimizer, optimizer_arrays = _check_optimizer(metadata["optimizer"], units)
-    arrays = _check_array_list(metadata["arrays"], units, optimizer_arrays)
-    return _Plan(Estimator, model.get_params(deep=False), fitted, classes, optimizer, arrays)
-
-
-def _check_header(metadata, version):
-    """The estimator class, once the format, its version and the top-level keys are right."""
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("arrays"), dict):
-        raise ValueError("its metadata lists no arrays")
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"not a {FORMAT} file (format {_REPR.repr(metadata.get('format'))})")
-    found = metadata.get("format_version")
-    if type(found) is not int or found not in READABLE_VERSIONS:
-        raise ValueError(f"unknown format version {_REPR.repr(found)}; this skscratch ({__version__}) "
-                         f"reads versions {', '.join(map(str, READABLE_VERSIONS))}")
-    if found != version:
-        raise ValueError(f"its metadata says format version {found}, its layout is version {version} "
-                         f"(version 2 has a {DIGEST}, version 1 none)")
-    Estimator = ESTIMATORS.get(metadata.get("estimator")) if isinstance(metadata.get("estimator"), str) else None
-    if Estimator is None:
-        raise ValueError(f"unknown estimator {_REPR.repr(metadata.get('estimator'))}")
-    keys = {"format", "format_version", "skscratch_version", "estimator", "params", "fitted", "optimizer", "arrays"}
-    _check_keys(metadata, "its metadata", keys | ({"classes"} if Estimator is MLPScratchClassifier else set()))
-    _string(max_length=100)(metadata["skscratch_version"], "skscratch_version")
-    return Estimator
-
-
-def _check_params(value, Estimator):
-    """An unfitted estimator with the saved parameters, each of its declared type and valid for it."""
-    params = _record({name: PARAM_RULES[name] for name in Estimator._get_param_names()})(value, "params")
-    model = Estimator(**params)
-    model._validate_params()
-    return model
-
-
-def _check_classes(spec, fitted):
-    """(classes_, y_type_, sparse_input_) of the label binarizer, consistent with the output layer."""
-    spec = _CLASSES(spec, "classes")
-    values, y_type, n_outputs = spec["values"], spec["y_type"], fitted["n_outputs_"]
-    if not values:
-        raise ValueError("classes.values is empty")
-    if spec["dtype"] == "object":
-        dtype, kinds = np.dtype(object), (str,)
-    elif _CLASS_DTYPE.match(spec["dtype"]):
-        dtype = np.dtype(spec["dtype"])
-        kinds = {"b": (bool,), "i": (int,), "u": (int,), "f": (float,), "U": (str,)}[dtype.kind]
-    else:
-        raise ValueError(f"classes of dtype {spec['dtype']!r} are not supported")
-    if not all(type(v) in kinds for v in values):
-        raise ValueError(f"classes of dtype {spec['dtype']} must be {kinds[0].__name__}s")
-    if dtype.kind in "iu" and values and not np.iinfo(dtype).min <= min(values) <= max(values) <= np.iinfo(dtype).max:
-        raise ValueError(f"classes out of the range of {spec['dtype']}")
-    if dtype.kind == "U" and dtype.itemsize // 4 > max([MAX_CLASS_NAME, *map(len, values)]):
-        raise ValueError(f"classes of dtype {spec['dtype']} are wider than their names need")
-    classes = np.array(values, dtype=dtype)
-    if dtype.kind == "U" and max(map(len, values)) > dtype.itemsize // 4:
-        raise ValueError(f"classes {_REPR.repr(values)} do not fit dtype {spec['dtype']}")
-    if not all(classes[1:] > classes[:-1]):
-        raise ValueError("classes_ must be sorted and unique")
-    outputs = {"binary": 1, "multiclass": len(classes), "multilabel-indicator": len(classes)}[y_type]
-    sizes = {"binary": (1, 2), "multiclass": (3, math.inf), "multilabel-indicator": (2, math.inf)}[y_type]
-    if not sizes[0] <= len(classes) <= sizes[1] or outputs != n_outputs:
-        raise ValueError(f"{len(classes)} classes ({y_type}) do not fit {n_outputs} outputs")
-    if y_type == "multilabel-indicator" and (dtype.kind not in "iu" or list(classes) != list(range(len(classes)))):
-        raise ValueError("multilabel classes must be the column indices 0, 1, ...")
-    activation = "softmax" if y_type == "multiclass" else "logistic"
-    if fitted["out_activation_"] != activation:
-        raise ValueError(f"out_activation_ is {fitted['out_activation_']!r}; {y_type} targets have {activation!r}")
-    return classes, y_type, spec["sparse_input"]
-
-
-def _n_parameters(units):
-    """(weights, weights and biases) of a network with these layer sizes."""
-    n_weights = sum(a * b for a, b in zip(units[:-1], units[1:]))
-    return n_weights, n_weights + sum(units[1:])
-
-
-def _check_optimizer(value, units):
-    """The optimizer's state without its arrays (or None), and the names of its arrays."""
-    if value is None:
-        return None, []
-    if not isinstance(value, dict):
-        raise ValueError(f"optimizer must be null or an object, got {_REPR.repr(value)}")
-    kind = _string(set(_optimizers.OPTIMIZERS))(value.get("kind"), "optimizer.kind")
-    template = _optimizers.to_state(_optimizers.OPTIMIZERS[kind](np.zeros(1)))
-    array_fields = [k for k, v in template.items() if isinstance(v, np.ndarray)]
-    fields = {k: OPTIMIZER_RULES[k] for k in template if k not in array_fields and k != "kind"}
-    state = _record({"kind": _string({kind}), **fields})(value, "optimizer")
-    n_weights = _n_parameters(units)[0]
-    if "decay" in state and state["decay"] != [0, n_weights]:
-        raise ValueError(f"optimizer.decay must be [0, {n_weights}] (the weights), got {state['decay']}")
-    return state, array_fields
-
-
-def _check_array_list(listed, units, optimizer_arrays):
-    """{name: (dtype, shape, sha256)} of every array, once the metadata's list matches the network."""
-    n_parameters = _n_parameters(units)[1]
-    shapes = {}
-    for i, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
-        shapes[f"coefs_{i}"], shapes[f"intercepts_{i}"] = (fan_in, fan_out), (fan_out,)
-    shapes.update({f"optimizer_{field}": (n_parameters,) for field in optimizer_arrays})
-    if "best_params" in listed:  # kept by early stopping
-        shapes["best_params"] = (n_parameters,)
-    if set(listed) != set(shapes):
-        raise ValueError(f"its metadata lists arrays {sorted(set(listed) - set(shapes))[:5]} the network does "
-                         f"not have, or lacks {sorted(set(shapes) - set(listed))[:5]}")
-    dtype = _ARRAY_SPEC(listed["coefs_0"], "arrays.coefs_0")["dtype"]
-    arrays = {}
-    for name, shape in shapes.items():
-        spec = _ARRAY_SPEC(listed[name], f"arrays.{name}")
-        if spec["dtype"] != dtype or tuple(spec["shape"]) != shape:
-            raise ValueError(f"array {name} should be {dtype} of shape {shape} to fit the network, the "
-                             f"metadata lists {spec['dtype']} {tuple(spec['shape'])}")
-        if not _HEX64.match(spec["sha256"]):
-            raise ValueError(f"arrays.{name}.sha256 is not 64 hex digits")
-        arrays[name] = (np.dtype(dtype), shape, spec["sha256"])
     return arrays
 
 

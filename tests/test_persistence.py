@@ -24,8 +24,9 @@ from sklearn.exceptions import InconsistentVersionWarning
 
 import skscratch
 from conftest import assert_same_weights
-from skscratch import MLPScratchClassifier, MLPScratchRegressor, _optimizers, _persistence
-from skscratch._persistence import DIGEST, METADATA, SIGNATURE, _sha256
+from skscratch import MLPScratchClassifier, MLPScratchRegressor, _metadata, _optimizers
+from skscratch._integrity import DIGEST, SIGNATURE, array_sha256
+from skscratch._persistence import METADATA
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_fuzz_load as fuzzer  # noqa: E402  (forging files as an attacker would; the fuzz)
@@ -306,7 +307,7 @@ def replacing(name, transform, update_sha=True):
     def change(arrays, metadata):
         arrays[name] = transform(arrays.get(name, array_of(SAVED_PATH[0], name)))
         if update_sha:
-            metadata["arrays"][name].update(shape=list(arrays[name].shape), sha256=_sha256(arrays[name]))
+            metadata["arrays"][name].update(shape=list(arrays[name].shape), sha256=array_sha256(arrays[name]))
 
     return change
 
@@ -434,12 +435,12 @@ def test_deeply_nested_metadata_is_a_value_error(saved, tmp_path, where, depth, 
 
 def test_every_parameter_attribute_and_optimizer_field_has_a_declared_rule():
     for Estimator in (MLPScratchClassifier, MLPScratchRegressor):
-        assert set(Estimator._get_param_names()) <= set(_persistence.PARAM_RULES)
-    assert set(_persistence.FITTED_RULES) == {*_persistence.FITTED, "feature_names_in_"}
+        assert set(Estimator._get_param_names()) <= set(_metadata.PARAM_RULES)
+    assert set(_metadata.FITTED_RULES) == {*_metadata.FITTED, "feature_names_in_"}
     for Optimizer in _optimizers.OPTIMIZERS.values():
         state = _optimizers.to_state(Optimizer(np.zeros(1)))
         plain = {k for k, v in state.items() if not isinstance(v, np.ndarray)} - {"kind"}
-        assert plain <= set(_persistence.OPTIMIZER_RULES), Optimizer
+        assert plain <= set(_metadata.OPTIMIZER_RULES), Optimizer
 
 
 def test_a_one_class_classifier_file_loads(tmp_path):
@@ -572,7 +573,7 @@ def _relabelled(members, metadata):
 
 def _weights_scaled(members, metadata):
     W = np.lib.format.read_array(io.BytesIO(members["coefs_0"])) * 2
-    metadata["arrays"]["coefs_0"]["sha256"] = _sha256(W)
+    metadata["arrays"]["coefs_0"]["sha256"] = array_sha256(W)
     return fuzzer.forge({**members, "coefs_0": fuzzer.npy_bytes(W), METADATA: fuzzer.json_member(metadata)})
 
 
