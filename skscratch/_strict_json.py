@@ -303,7 +303,7 @@ def dtype_type(names):
 
     def decode(value, where):
         content = _tagged(value, "dtype")
-        _check(content in names)
+        _check(type(content) is str and content in names)  # a list is no name (and unhashable)
         return getattr(np, content)
 
     return Rule(" or ".join(f"numpy.{name}" for name in sorted(names)), decode)

@@ -353,6 +353,7 @@ CRAFTED = {
     "param-random-state-short": (setter("params.random_state", {"random_state": ["MT19937", [1, 2, 3], 0, 0, 0.0]}),
                                  "has 3 MT19937 keys, not 624"),
     "param-dropout-per-layer": (setter("params.dropout", [0.1, 0.2]), "dropout must be a rate in"),
+    "param-dtype-unhashable": (setter("params.dtype", {"dtype": [1]}), "params.dtype must be"),
     # fitted attributes
     "fitted-negative": (setter("fitted.n_iter_", -1), r"fitted.n_iter_ must be an integer in \[0, "),
     "fitted-wrong-type": (setter("fitted.loss_curve_", "abc"), "fitted.loss_curve_ must be a list"),
