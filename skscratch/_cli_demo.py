@@ -123,8 +123,6 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout,
     >>> r2 > 0.3
     True
     """
-    from ._mlp import MLPScratchClassifier, MLPScratchRegressor
-
     if out_dir is not None:
         _prepare_out_dir(out_dir)
     if task == "regression":
@@ -132,16 +130,7 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout,
     else:
         data = _fashion_mnist(seed) if dataset == "fashion-mnist" else _digits(seed)
     X_train, X_test, y_train, y_test, what, metric, images = data
-    # a RandomState instance (not an int) so that every epoch shuffles anew
-    random_state = np.random.RandomState(seed)
-    if task == "classification":
-        model = MLPScratchClassifier(hidden_layer_sizes=hidden, random_state=random_state)
-        fit_kwargs, n_outputs = {"classes": np.unique(y_train)}, len(np.unique(y_train))
-    else:
-        # a small data set: smaller batches, a larger step and more L2 than the defaults
-        model = MLPScratchRegressor(hidden_layer_sizes=hidden, batch_size=32, learning_rate_init=0.01,
-                                    alpha=1.0, random_state=random_state)
-        fit_kwargs, n_outputs = {}, 1
+    model, fit_kwargs, n_outputs = _demo_model(task, hidden, seed, y_train)
     print(
         f"Training a {X_train.shape[1]}-{'-'.join(map(str, hidden))}-{n_outputs} network on "
         f"{len(X_train)} {what}, testing on {len(X_test)}.",
@@ -164,6 +153,22 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout,
         with current_ctrl_c().held():  # a Ctrl-C meanwhile waits until the files are written
             _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out)
     return score
+
+
+def _demo_model(task, hidden, seed, y_train):
+    """The demo's estimator, the keyword arguments of its partial_fit, and its number of outputs."""
+    from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+
+    # a RandomState instance (not an int) so that every epoch shuffles anew
+    random_state = np.random.RandomState(seed)
+    if task == "classification":
+        classes = np.unique(y_train)
+        return MLPScratchClassifier(hidden_layer_sizes=hidden, random_state=random_state), {"classes": classes}, \
+            len(classes)
+    # a small data set: smaller batches, a larger step and more L2 than the defaults
+    model = MLPScratchRegressor(hidden_layer_sizes=hidden, batch_size=32, learning_rate_init=0.01, alpha=1.0,
+                                random_state=random_state)
+    return model, {}, 1
 
 
 def _prepare_out_dir(out_dir):
