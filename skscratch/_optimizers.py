@@ -11,11 +11,16 @@ Speed: an update is a dozen elementwise passes over every parameter. They run
 on chunks of the flat vectors, which ``_parallel`` spreads over the training
 threads when there are several.
 
-This module imports only NumPy (and the standard library).
+Each ``update_params`` is written in NumPy, the specification. With the
+``[fast]`` extra (numba) the same step runs as one fused kernel
+(``_kernels``), which a test holds to the same bits.
+
+This module imports only NumPy (and, through ``_kernels``, numba if it is there).
 """
 
 import numpy as np
 
+from . import _kernels
 from ._parallel import for_each_chunk
 
 
@@ -58,7 +63,9 @@ class _Optimizer:
         elif self.lr_schedule == "cosine":
             horizon = max(self.max_iter - warmup, 1)
             progress = min(max(e - warmup, 0), horizon) / horizon
-            rate = float(self.learning_rate_init) * 0.5 * (1.0 + np.cos(np.pi * progress))
+            # a Python float, as every schedule's rate is: NumPy then casts it to the
+            # parameters' dtype (a NumPy float64 would make float32 steps round in float64)
+            rate = float(self.learning_rate_init) * 0.5 * float(1.0 + np.cos(np.pi * progress))
         else:
             rate = float(self.learning_rate_init)
         if e < warmup:
@@ -148,6 +155,10 @@ class SGD(_Optimizer):
     def update_params(self, params, grads):
         """One step: update ``params`` in place from ``grads``."""
         lr, mu = self.learning_rate, self.momentum
+        if _kernels.use_for(params):  # the same step, fused into one pass
+            for_each_chunk(lambda c: _kernels.sgd_step(c, params, grads, self.velocity, lr, mu, self.nesterov),
+                           params.size)
+            return
         a = self._buffer(params)
 
         def kernel(c):
@@ -207,11 +218,22 @@ class Adam(_Optimizer):
 
     def update_params(self, params, grads):
         """One step: update ``params`` in place from ``grads``."""
+        self._adam_step(params, grads)
+
+    def _adam_step(self, params, grads, decayed=None, decay=1.0):
+        """Adam's step; first, for AdamW, the entries ``decayed`` of the parameters are multiplied by ``decay``."""
         self.t += 1
         b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
         # the bias-corrected step size (scikit-learn's name for it); a Python
         # float, so that float32 parameters stay float32
         self.learning_rate = lr = float(self.rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t))
+        if _kernels.use_for(params):  # the same step (decay included), fused into one pass
+            decayed = decayed or slice(0, 0)
+            for_each_chunk(lambda c: _kernels.adam_step(c, params, grads, self.m, self.v, lr, b1, b2, eps,
+                                                        decayed, decay), params.size)
+            return
+        if decayed is not None:
+            params[decayed] *= decay
         a = self._buffer(params)
 
         def kernel(c):
@@ -271,8 +293,7 @@ class AdamW(Adam):
 
     def update_params(self, params, grads):
         """One step: decay, then Adam's update, in place."""
-        params[self.decay] *= 1.0 - self.rate * self.weight_decay
-        super().update_params(params, grads)
+        self._adam_step(params, grads, self.decay, 1.0 - self.rate * self.weight_decay)
 
 
 OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW)}

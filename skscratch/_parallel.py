@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from . import _network
+from . import _kernels, _network
 
 
 def _thread_cap(environ=os.environ):
@@ -165,10 +165,8 @@ class ShardedGradient:
 
     def __init__(self, params, layer_units, n_threads):
         self.params = params
-        self.shards = []
-        for _ in range(n_threads):
-            flat = np.empty_like(params)
-            self.shards.append((flat, _network.unpack(flat, layer_units)))
+        self.rows = np.empty((n_threads, params.size), dtype=params.dtype)  # one flat gradient per thread
+        self.shards = [(flat, _network.unpack(flat, layer_units)) for flat in self.rows]
         self.grads = self.shards[0][0]
         self.n_weights = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
 
@@ -198,6 +196,14 @@ class ShardedGradient:
     def _sum_shards(self, l2, S):
         """Add the shards into ``grads``, with the L2 term (l2 / S) W, in one parallel pass; the penalty."""
         total, params, n_weights = self.grads, self.params, self.n_weights
+        if _kernels.use_for(params):  # the same sums, fused into one pass; then the penalty's norm, as below
+            coefficient, others = (l2 / S if l2 else 0.0), self.rows[1:]
+            for_each_chunk(lambda c: _kernels.add_shards(c, total, others, params, n_weights if l2 else 0,
+                                                         coefficient), total.size)
+            chunks = range(0, n_weights if l2 else 0, CHUNK)
+            squared_norm = sum(np.dot(params[s : min(s + CHUNK, n_weights)], params[s : min(s + CHUNK, n_weights)])
+                               for s in chunks)
+            return 0.5 * l2 * squared_norm / S
         squared_norms = {}
 
         def add(chunk):

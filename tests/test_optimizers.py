@@ -12,6 +12,17 @@ from skscratch import MLPScratchClassifier, _network
 from skscratch._optimizers import SGD, Adam
 
 
+
+@pytest.fixture(autouse=True, params=["numpy", "fused"])
+def steps(request, monkeypatch):
+    """Every hand-computed step is checked twice: the NumPy code, and the fused kernel (any size)."""
+    from skscratch import _kernels
+
+    monkeypatch.setattr(_kernels, "ENABLED", request.param == "fused")
+    monkeypatch.setattr(_kernels, "MIN_PARAMS", 0)
+    return request.param
+
+
 def test_sgd_nesterov_two_steps_by_hand():
     w = np.array([1.0, -2.0])
     opt = SGD(w, learning_rate_init=0.1, momentum=0.9, nesterov=True)
