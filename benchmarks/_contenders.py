@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from _data import load_data
-from _machine import library_versions, n_cores, peak_rss_mib, threadpool_info
+from _machine import library_versions, n_cores, peak_rss_mib, reset_peak_rss, rss_mib, threadpool_info
 
 CONTENDERS = (
     "skscratch-float32",
@@ -147,8 +147,39 @@ class TorchTrainer:
             return torch.softmax(self.model(torch.from_numpy(X)), dim=1).numpy()
 
 
-TRAINERS = {"skscratch": EstimatorTrainer, "sklearn": EstimatorTrainer, "torch": TorchTrainer}
-IMPORTS = {"skscratch": "skscratch", "sklearn": "sklearn.neural_network", "torch": "torch"}
+class MatmulFloor:
+    """Only the matrix products of an epoch, in NumPy's BLAS: the floor every contender stands on.
+
+    Per minibatch, the forward pass's ``A_{l-1} W_l`` and the backward pass's
+    ``A_{l-1}^T delta_l`` and ``delta_l W_l^T`` (none for the input layer),
+    on arrays of the network's shapes, with no other work at all.
+    """
+
+    def __init__(self, library, hidden, n_features):
+        sizes = [n_features, *hidden, N_CLASSES]
+        self.shapes = list(pairwise(sizes))
+
+    def train_epoch(self, X, y):
+        batch, dtype = SETTINGS["batch_size"], X.dtype
+        weights = [np.full(shape, 0.01, dtype) for shape in self.shapes]
+        outputs = [np.empty((batch, fan_out), dtype) for _, fan_out in self.shapes]
+        for start in range(0, len(X), batch):
+            A = X[start : start + batch]
+            rows = len(A)
+            activations = [A]
+            for W, Z in zip(weights, outputs, strict=True):
+                activations.append(np.matmul(activations[-1], W, out=Z[:rows]))
+            for layer in range(len(weights) - 1, -1, -1):
+                delta = activations[layer + 1]
+                _ = activations[layer].T @ delta  # the weights' gradient
+                if layer > 0:
+                    _ = delta @ weights[layer].T  # the error sent back
+        return 0.0
+
+
+TRAINERS = {"skscratch": EstimatorTrainer, "sklearn": EstimatorTrainer, "torch": TorchTrainer,
+            "floor": MatmulFloor}
+IMPORTS = {"skscratch": "skscratch", "sklearn": "sklearn.neural_network", "torch": "torch", "floor": "numpy"}
 
 
 def split_contender(name):
@@ -216,8 +247,14 @@ def run_contender(config):
     X_train, y_train, X_test, y_test = load_data(config["dataset"], np.dtype(dtype))
     trainer = TRAINERS[library](library, tuple(config["network"]), X_train.shape[1])
     rss_before_fit = peak_rss_mib()  # interpreter, libraries and data
+    resident, _ = rss_mib()
+    reset_peak_rss()
     epoch_times, losses = train(trainer, X_train, y_train, WARMUP_EPOCHS + config["epochs"])
     rss = peak_rss_mib()  # after training, before predicting
+    fit_adds = rss_mib()[1] - resident  # the peak during fit, above what was resident before it
+    if library == "floor":
+        return {"status": "ok", "s_per_epoch": statistics.median(epoch_times[WARMUP_EPOCHS:]),
+                "epoch_times_s": epoch_times, "threadpool_info": threadpool_info()}
     predict_times, proba = time_predict_proba(trainer, X_test)
     accuracy = float(np.mean(np.argmax(proba, axis=1) == y_test))
     return {
@@ -227,6 +264,7 @@ def run_contender(config):
         "predict_proba_s": statistics.median(predict_times),
         "peak_rss_mib": rss,
         "peak_rss_before_fit_mib": rss_before_fit,
+        "fit_rss_mib": fit_adds,
         "warmup_epochs": WARMUP_EPOCHS,
         "epoch_times_s": epoch_times,
         "predict_proba_times_s": predict_times,

@@ -67,6 +67,34 @@ def threadpool_info():
     return threadpoolctl.threadpool_info()
 
 
+def _proc_status_mib(field):
+    """A field of /proc/self/status in MiB (Linux), or None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss():
+    """Start measuring the peak RSS afresh from now (Linux: /proc/self/clear_refs); False if it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_mib():
+    """(RSS now, its peak since the last reset_peak_rss) in MiB; the peak is ru_maxrss where Linux's is missing."""
+    now, peak = _proc_status_mib("VmRSS"), _proc_status_mib("VmHWM")
+    return (now if now is not None else peak_rss_mib()), (peak if peak is not None else peak_rss_mib())
+
+
 def peak_rss_mib():
     """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -7,7 +7,10 @@ run:
 - against the number of training samples, 10k, 30k and 60k, for the 512-256
   network: the cost should grow linearly, so the time per sample is reported
   with a least-squares line through the origin and its R^2;
-- against the width of a single hidden layer, 64 to 1024, on all 60k images.
+- against the width of a single hidden layer, 64 to 1024, on all 60k images;
+  there skscratch also runs with its fused kernels switched off
+  (``skscratch-numpy``: the NumPy optimizer steps), to show what they save
+  as the network grows.
 
 Each point is the median of ``--epochs`` timed epochs after one warm-up epoch,
 the two libraries' epochs alternating.
@@ -33,23 +36,29 @@ from _machine import machine_info
 from _report import add_out_dir_argument, command_line, publish
 
 LIBRARIES = ("skscratch", "sklearn")
+NUMPY_STEPS = "skscratch-numpy"  # skscratch with its fused kernels switched off
 
 
-def seconds_per_epoch(hidden, X, y, epochs):
+def seconds_per_epoch(hidden, X, y, epochs, libraries=LIBRARIES):
     """Median seconds per partial_fit epoch of each library, after one warm-up epoch.
 
     The libraries' epochs alternate (ours, theirs, ours, ...), so that a slow
     spell of this shared machine weighs on both alike.
     """
-    models = {library: make_estimator(library, hidden) for library in LIBRARIES}
-    times = {library: [] for library in LIBRARIES}
+    from skscratch import _kernels
+
+    models = {library: make_estimator(library.split("-")[0], hidden) for library in libraries}
+    times = {library: [] for library in libraries}
+    fused = _kernels.ENABLED
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(1 + epochs):
             for library, clf in models.items():
+                _kernels.ENABLED = fused and library != NUMPY_STEPS
                 start = time.perf_counter()
                 clf.partial_fit(X, y, classes=np.arange(10))
                 times[library].append(time.perf_counter() - start)
+    _kernels.ENABLED = fused
     return {library: statistics.median(t[1:]) for library, t in times.items()}
 
 
@@ -116,7 +125,22 @@ def markdown_lines(report):
               "| width | skscratch s | sklearn s | skscratch / sklearn |", "|---:|---:|---:|---:|"]
     lines += [f"| {r['point']} | {r['skscratch']:.3f} | {r['sklearn']:.3f} | {r['ratio']:.2f} |"
               for r in report["by_width"]]
+    lines += ["", f"One hidden layer, skscratch with and without its fused kernels ({report['kernels']}):", "",
+              "| width | parameters | fused s | NumPy steps s | fused / NumPy |", "|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['point']} | {r['parameters']:,} | {r['skscratch']:.3f} | {r[NUMPY_STEPS]:.3f} | "
+              f"{r['skscratch'] / r[NUMPY_STEPS]:.2f} |" for r in report["by_width"]]
     return [*lines, ""]
+
+
+def kernels_description():
+    """Whether the fused kernels run here, and from what size."""
+    from skscratch import _kernels
+
+    if not _kernels.ENABLED:
+        return "numba missing or switched off: both columns are the NumPy steps"
+    import numba
+
+    return f"numba {numba.__version__}, fused from {_kernels.MIN_PARAMS:,} parameters"
 
 
 def main(argv=None):
@@ -145,7 +169,9 @@ def main(argv=None):
     print(f"s/epoch against n_samples, network {network}:")
     by_samples = sweep(samples, lambda n: seconds_per_epoch(network, X[:n], y[:n], args.epochs))
     print("s/epoch against width, one hidden layer:")
-    by_width = sweep(widths, lambda w: seconds_per_epoch((w,), X, y, args.epochs))
+    by_width = sweep(widths, lambda w: seconds_per_epoch((w,), X, y, args.epochs, (*LIBRARIES, NUMPY_STEPS)))
+    for row in by_width:
+        row["parameters"] = (X.shape[1] + 1) * row["point"] + (row["point"] + 1) * 10
 
     report = {
         "dataset": dataset, "samples_network": "-".join(map(str, network)),
@@ -154,7 +180,7 @@ def main(argv=None):
             lib: dict(zip(("us_per_sample", "r2"), linear_fit(samples, [r[lib] for r in by_samples])))
             for lib in LIBRARIES
         },
-        "machine": machine_info(), "command": command_line(),
+        "machine": machine_info(), "command": command_line(), "kernels": kernels_description(),
     }
     for fit in report["linear_fit"].values():
         fit["us_per_sample"] *= 1e6

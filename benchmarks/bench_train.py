@@ -252,7 +252,19 @@ def run_network(network, order, dataset, epochs, comparisons):
         results[contender] = result
         print(f"    {summary(result)}", file=sys.stderr, flush=True)
     values = {c.key: c.value(results) for c in comparisons}
-    return {"network": list(network), "results": results, "comparisons": values}
+    return {"network": list(network), "results": results, "comparisons": values,
+            "floor": matmul_floor(network, dataset, epochs, {split_contender(c)[1] for c, _ in order})}
+
+
+def matmul_floor(network, dataset, epochs, dtypes):
+    """For each dtype: the s/epoch of the epoch's matrix products alone (``MatmulFloor``), in a worker."""
+    floor = {}
+    for dtype in sorted(dtypes):
+        config = {"contender": f"floor-{dtype}", "network": list(network), "dataset": dataset, "epochs": epochs}
+        floor[dtype] = spawn_worker(__file__, config)
+        print(f"network {network_name(network)}: matrix-product floor, {dtype}: "
+              f"{summary(floor[dtype])}", file=sys.stderr, flush=True)
+    return floor
 
 
 def describe_baseline(baseline, contenders):

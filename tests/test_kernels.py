@@ -146,9 +146,9 @@ def test_the_kernels_really_ran(monkeypatch):
         warnings.simplefilter("ignore")
         MLPScratchClassifier((16,), max_iter=1, random_state=0).fit(X / 16, y)  # 1,210 parameters
         assert calls == []
-        MLPScratchClassifier((800,), max_iter=1, random_state=0).fit(X / 16, y)  # 60,010: fused
-    assert len(calls) == 9 * 1  # 9 minibatches, one chunk each
-    assert _kernels.MIN_PARAMS <= 60_010
+        MLPScratchClassifier((3200,), max_iter=1, random_state=0).fit(X / 16, y)  # 240,010: fused
+    assert len(calls) == 9 * 2  # 9 minibatches, of 2 chunks each
+    assert _kernels.MIN_PARAMS <= 240_010
 
 
 @pytest.mark.parametrize("value, on, warns", [("", True, False), ("1", True, False), ("0", False, False),
@@ -173,7 +173,7 @@ from sklearn.datasets import load_digits
 from skscratch import MLPScratchClassifier, _kernels
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
-clf = MLPScratchClassifier((800,), solver="adamw", max_iter=3, random_state=0).fit((X / 16).astype(np.float32), y)
+clf = MLPScratchClassifier((3200,), solver="adamw", max_iter=3, random_state=0).fit((X / 16).astype(np.float32), y)
 assert clf._get_flat_params().size >= _kernels.MIN_PARAMS
 print(_kernels.ENABLED, hashlib.sha256(clf._get_flat_params().tobytes()).hexdigest())
 """
@@ -186,6 +186,22 @@ def test_switched_off_and_without_numba_the_same_bits():
     assert with_kernels.startswith("True ")
     assert switched_off.startswith("False ") and without_numba.startswith("False ")
     assert with_kernels.split()[1] == switched_off.split()[1] == without_numba.split()[1]
+
+
+def test_numba_is_imported_only_when_a_kernel_is_needed():
+    """import skscratch and a small fit leave numba (0.2 s, 60 MiB) unimported; a big fit loads it."""
+    code = """
+import sys, warnings, numpy as np
+from sklearn.datasets import load_digits
+import skscratch
+X, y = load_digits(return_X_y=True)
+warnings.simplefilter("ignore")
+skscratch.MLPScratchClassifier((16,), max_iter=2).fit(X / 16, y)
+print("numba" in sys.modules, end=" ")
+skscratch.MLPScratchClassifier((3200,), max_iter=1).fit(X / 16, y)
+print("numba" in sys.modules)
+"""
+    assert run_python(code) == "False True"
 
 
 def test_a_cache_that_cannot_be_written_falls_back_to_compiling(monkeypatch):
