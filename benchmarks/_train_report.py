@@ -106,8 +106,8 @@ F32, F64 = "skscratch-float32", "skscratch-float64"
 TARGETS = (
     Target("s/epoch, float32 input, 512-256 net", "≤ 0.80 × PyTorch",
            _comparison("s_per_epoch", F32, "torch-float32"), 0.80, (512, 256)),
-    Target("s/epoch, float32 input, 100 net", "≤ 0.80 × PyTorch",
-           _comparison("s_per_epoch", F32, "torch-float32"), 0.80, (100,)),
+    Target("s/epoch, float32 input, 100 net", "≤ 0.70 × PyTorch",
+           _comparison("s_per_epoch", F32, "torch-float32"), 0.70, (100,)),
     Target("s/epoch, float64 input, 512-256 net", "≤ 0.60 × sklearn (float64)",
            _comparison("s_per_epoch", F64, "sklearn-float64"), 0.60, (512, 256)),
     Target("predict_proba of the test set, float32", "≤ PyTorch",
@@ -205,7 +205,8 @@ def floor_section(run):
     floor = {dtype: r for dtype, r in run.get("floor", {}).items() if r.get("status") == "ok"}
     if not floor:
         return []
-    lines = ["", "| contender | s/epoch | matrix products alone s | × the floor |", "|---|---:|---:|---:|"]
+    # not headed "contender": docs/benchmark_figures.py reads those tables as the contenders'
+    lines = ["", "| against the floor | s/epoch | matrix products alone s | × the floor |", "|---|---:|---:|---:|"]
     for name, result in run["results"].items():
         dtype = name.rsplit("-", 1)[1]
         if result.get("status") == "ok" and dtype in floor:

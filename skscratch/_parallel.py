@@ -196,22 +196,20 @@ class ShardedGradient:
     def _sum_shards(self, l2, S):
         """Add the shards into ``grads``, with the L2 term (l2 / S) W, in one parallel pass; the penalty."""
         total, params, n_weights = self.grads, self.params, self.n_weights
-        if _kernels.use_for(params):  # the same sums, fused into one pass; then the penalty's norm, as below
-            coefficient, others = (l2 / S if l2 else 0.0), self.rows[1:]
-            for_each_chunk(lambda c: _kernels.add_shards(c, total, others, params, n_weights if l2 else 0,
-                                                         coefficient), total.size)
-            chunks = range(0, n_weights if l2 else 0, CHUNK)
-            squared_norm = sum(np.dot(params[s : min(s + CHUNK, n_weights)], params[s : min(s + CHUNK, n_weights)])
-                               for s in chunks)
-            return 0.5 * l2 * squared_norm / S
+        fused = _kernels.use_for(params)
         squared_norms = {}
 
         def add(chunk):
-            for grads, _ in self.shards[1:]:
-                total[chunk] += grads[chunk]
+            if fused:  # the same sums, in one pass (_kernels.add_shards)
+                _kernels.add_shards(chunk, total, self.rows[1:], params, n_weights if l2 else 0,
+                                    l2 / S if l2 else 0.0)
+            else:
+                for grads, _ in self.shards[1:]:
+                    total[chunk] += grads[chunk]
             if l2 and chunk.start < n_weights:
                 W = params[chunk.start : min(chunk.stop, n_weights)]
-                total[chunk.start : chunk.start + W.size] += (l2 / S) * W
+                if not fused:
+                    total[chunk.start : chunk.start + W.size] += (l2 / S) * W
                 squared_norms[chunk.start] = np.dot(W, W)
 
         for_each_chunk(add, total.size)
