@@ -82,7 +82,7 @@ def _jit(function):
         return numba.njit(cache=False, **options)(function)
 
 
-_compiled = {}
+_compiled: dict = {}  # the plain function -> its compiled kernel
 
 
 def _kernel(function):

@@ -148,3 +148,10 @@ def test_bench_fuzz_load_quick(tmp_path):
     assert sum(sum(counts.values()) for counts in report["outcomes"].values()) == 2000
     assert 0 < report["worst"]["seconds"] < 2 and report["worst"]["traced_peak_bytes"] > 0
     assert "| bomb | 250 | 250 |" in out and (tmp_path / "bench_fuzz_load_quick.md").exists()
+
+
+def test_profile_epoch_runs():
+    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
+    out = run("profile_epoch.py", "16", "--top", "3")
+    assert "one epoch:" in out and "function calls" in out

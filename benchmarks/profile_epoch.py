@@ -1,0 +1,49 @@
+"""Where an epoch's time goes: cProfile of one epoch of skscratch on Fashion-MNIST.
+
+One warm-up epoch, then one profiled ``partial_fit`` epoch; prints the
+functions that took the most time of their own (the main thread's share:
+with the minibatches split over threads, the other thread does as much).
+
+Usage::
+
+    python benchmarks/profile_epoch.py 512,256            # the fused kernels, if numba is there
+    SKSCRATCH_KERNELS=0 python benchmarks/profile_epoch.py 512,256   # the NumPy steps
+    python benchmarks/profile_epoch.py 100 --dtype float64 --top 20
+"""
+
+import argparse
+import cProfile
+import pstats
+import time
+import warnings
+
+import numpy as np
+from _data import add_data_dir_argument, load_fashion_split
+
+from skscratch import MLPScratchClassifier
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("network", help="hidden layer sizes, e.g. 512,256")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--top", type=int, default=14, help="how many functions to list (default 14)")
+    add_data_dir_argument(parser)
+    args = parser.parse_args(argv)
+    X, y = load_fashion_split(args.data_dir, "train", 60_000, np.dtype(args.dtype))
+    hidden = tuple(int(size) for size in args.network.split(","))
+    model = MLPScratchClassifier(hidden, batch_size=200, random_state=np.random.RandomState(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(X, y, classes=np.arange(10))  # warm-up: threads, caches, kernels loaded
+        profile = cProfile.Profile()
+        start = time.perf_counter()
+        profile.enable()
+        model.partial_fit(X, y)
+        profile.disable()
+    print(f"one epoch: {time.perf_counter() - start:.3f} s (profiled)")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
