@@ -112,7 +112,8 @@ class StochasticTraining:
         self.last_good = self.params.copy()  # the weights at the start of the current epoch
         self.started = time.perf_counter()
         self.hidden_units = layer_units[1:-1]
-        self.dropout_seed = random_state.randint(2**31) if any(dropout) else 0
+        self.dropping = any(dropout)
+        self.dropout_seed = random_state.randint(2**31) if self.dropping else 0
         self.history = History(model._history)
 
     def _carry_over_stopping_state(self):
@@ -193,8 +194,10 @@ class StochasticTraining:
             if not batch_weight > 0:
                 continue  # samples of weight 0 teach nothing
             # forward, loss and backward
-            masks = dropout_masks(X[idx], self.dropout, self.hidden_units, step=model._n_steps,
-                                  seed=self.dropout_seed, dtype=params.dtype)
+            masks = None  # no copy of the batch's rows unless dropout hashes them
+            if self.dropping:
+                masks = dropout_masks(X[idx], self.dropout, self.hidden_units, step=model._n_steps,
+                                      seed=self.dropout_seed, dtype=params.dtype)
             model._n_steps += 1
             batch_loss = self.gradient(model._loss_and_gradients, X, Y, idx, sw, model._l2, masks)
             if not np.isfinite(batch_loss):
