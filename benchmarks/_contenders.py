@@ -6,6 +6,14 @@ revision of skscratch as well, ``skscratch@46bc5cd-float32``: it is the same
 trainer, run in a worker whose ``PYTHONPATH`` holds that revision's package
 (see ``_baseline.py``).
 
+The array-library contenders (``ARRAY_API_CONTENDERS``, run only when asked)
+name where their arrays live in the LIBRARY part:
+``skscratch-torch-cpu-float32``, ``skscratch-torch-cuda-float32`` and
+``skscratch-cupy-float32`` are skscratch on PyTorch tensors (CPU, CUDA) and on
+CuPy arrays, under scikit-learn's ``array_api_dispatch=True``;
+``torch-cuda-float32`` is the ``torch-float32`` network on CUDA. Their
+LIBRARY is a key of ``DEVICES`` (see ``_devices.py``).
+
 Each contender runs in a fresh Python process, the benchmark script again in
 its hidden ``--worker`` mode (:func:`spawn_worker` starts it,
 :func:`worker_main` runs in it), so that its peak memory is its own: the
@@ -13,6 +21,7 @@ interpreter, the libraries it imports, the data and the training.
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from _data import load_data
+from _devices import Device
 from _machine import library_versions, n_cores, peak_rss_mib, reset_peak_rss, rss_mib, threadpool_info
 
 CONTENDERS = (
@@ -31,6 +41,21 @@ CONTENDERS = (
     "sklearn-float64",
     "torch-float32",
 )
+# not in the default run: bench_train's --array-api or --only runs them
+ARRAY_API_CONTENDERS = (
+    "skscratch-torch-cpu-float32",
+    "skscratch-torch-cuda-float32",
+    "skscratch-cupy-float32",
+    "torch-cuda-float32",
+)
+# the array library and device of each array-library contender's LIBRARY
+DEVICES = {
+    "skscratch-torch-cpu": Device("torch", "cpu"),
+    "skscratch-torch-cuda": Device("torch", "cuda"),
+    "skscratch-cupy": Device("cupy", "cuda"),
+    "torch-cuda": Device("torch", "cuda"),
+}
+TORCH_CPU_DEVICE = Device("torch", "cpu")  # torch-float32's
 WARMUP_EPOCHS = 1
 PREDICT_REPEATS = 7
 
@@ -51,8 +76,9 @@ N_CLASSES = 10
 # One trainer class per kind of library
 
 
-def make_estimator(library, hidden):
-    """skscratch's ``MLPScratchClassifier`` or scikit-learn's ``MLPClassifier``, with ``SETTINGS``."""
+def make_estimator(library, hidden, batch_size=SETTINGS["batch_size"]):
+    """skscratch's ``MLPScratchClassifier`` or scikit-learn's ``MLPClassifier``, with ``SETTINGS``
+    (and minibatches of ``batch_size``)."""
     if library == "skscratch":
         from skscratch import MLPScratchClassifier as Estimator
     else:
@@ -62,7 +88,7 @@ def make_estimator(library, hidden):
         activation=SETTINGS["activation"],
         solver=SETTINGS["solver"],
         learning_rate_init=SETTINGS["learning_rate_init"],
-        batch_size=SETTINGS["batch_size"],
+        batch_size=batch_size,
         alpha=SETTINGS["alpha"],
         shuffle=SETTINGS["shuffle"],
         # an instance, so that each partial_fit call shuffles differently
@@ -70,11 +96,33 @@ def make_estimator(library, hidden):
     )
 
 
-class EstimatorTrainer:
+class Trainer:
+    """What every trainer does alike: the data on its ``device``, the results back in NumPy.
+
+    A trainer is made as ``Trainer(library, hidden, n_features, batch_size)``;
+    :meth:`prepare` puts the data on its ``device`` (a ``_devices.Device``;
+    None: NumPy's arrays as they are) once, before anything is timed, and
+    :meth:`host` brings its probabilities back to NumPy after the timing.
+    """
+
+    device = None
+
+    def prepare(self, *arrays):
+        """The arrays as this trainer trains on them."""
+        if self.device is None:
+            return arrays
+        return tuple(self.device.put(array) for array in arrays)
+
+    def host(self, array):
+        """An array this trainer returned, as a NumPy array."""
+        return np.asarray(array) if self.device is None else self.device.to_numpy(array)
+
+
+class EstimatorTrainer(Trainer):
     """skscratch's or scikit-learn's MLP classifier, one epoch per ``partial_fit``."""
 
-    def __init__(self, library, hidden, n_features):
-        self.model = make_estimator(library, hidden)
+    def __init__(self, library, hidden, n_features, batch_size):
+        self.model = make_estimator(library, hidden, batch_size)
 
     def train_epoch(self, X, y):
         self.model.partial_fit(X, y, classes=np.arange(N_CLASSES))
@@ -84,13 +132,52 @@ class EstimatorTrainer:
         return self.model.predict_proba(X)
 
 
-class TorchTrainer:
-    """The same network in PyTorch, set up as scikit-learn trains it."""
+class ArrayAPITrainer(EstimatorTrainer):
+    """skscratch on another array library's arrays (PyTorch, CuPy), on their device.
 
-    def __init__(self, library, hidden, n_features):
+    The data go to the device once (:meth:`prepare`); every ``partial_fit``
+    and ``predict_proba`` runs under ``array_api_dispatch=True`` and waits
+    for the device before it returns, so that its time is the work's.
+    """
+
+    def __init__(self, library, hidden, n_features, batch_size):
+        super().__init__("skscratch", hidden, n_features, batch_size)
+        self.device = DEVICES[library]
+
+    def train_epoch(self, X, y):
+        from sklearn import config_context
+
+        with config_context(array_api_dispatch=True):
+            loss = super().train_epoch(X, y)
+        self.device.synchronize()
+        return loss
+
+    def predict_proba(self, X):
+        from sklearn import config_context
+
+        with config_context(array_api_dispatch=True):
+            proba = self.model.predict_proba(X)
+        self.device.synchronize()
+        return proba
+
+
+class TorchTrainer(Trainer):
+    """The same network in PyTorch, set up as scikit-learn trains it, on the CPU or on CUDA.
+
+    The weights are drawn and the samples shuffled on the CPU, by the same
+    seeded generators on every device, so that CUDA trains from the same
+    weights on the same minibatches; each minibatch is then gathered, and
+    the whole step done, on the device. The epoch's loss is summed on the
+    device and read once, at the end of the epoch, so that no step waits
+    for the device.
+    """
+
+    def __init__(self, library, hidden, n_features, batch_size):
         import torch
 
         self.torch = torch
+        self.device = DEVICES.get(library, TORCH_CPU_DEVICE)
+        self.batch_size = batch_size
         torch.set_num_threads(n_cores())
         sizes = [n_features, *hidden, N_CLASSES]
         linears = [torch.nn.Linear(fan_in, fan_out) for fan_in, fan_out in pairwise(sizes)]
@@ -101,11 +188,12 @@ class TorchTrainer:
         layers = []
         for layer in linears[:-1]:
             layers += [layer, torch.nn.ReLU()]
-        self.model = torch.nn.Sequential(*layers, linears[-1])
+        # moved in place: the layers' parameters stay the objects the optimizer is given
+        self.model = torch.nn.Sequential(*layers, linears[-1]).to(self.device.kind)
         # scikit-learn's penalty alpha / (2 n) ||W||^2 (weights only, n the batch
         # size) has the gradient (alpha / n) W: Adam's coupled weight_decay on
         # the weights, none on the biases, computes exactly that, fused
-        decay = SETTINGS["alpha"] / SETTINGS["batch_size"]
+        decay = SETTINGS["alpha"] / batch_size
         self.optimizer = torch.optim.Adam(
             [
                 {"params": [layer.weight for layer in linears], "weight_decay": decay},
@@ -126,28 +214,29 @@ class TorchTrainer:
 
     def train_epoch(self, X, y):
         torch = self.torch
-        X, y = torch.from_numpy(X), torch.from_numpy(y)
-        n_samples, batch_size = len(X), SETTINGS["batch_size"]
-        order = torch.randperm(n_samples, generator=self.shuffle_generator)
+        n_samples, batch_size = len(X), self.batch_size
+        order = torch.randperm(n_samples, generator=self.shuffle_generator).to(X.device)
         self.model.train()
-        total_loss = 0.0
+        total_loss = torch.zeros((), dtype=torch.float64, device=X.device)
         for start in range(0, n_samples, batch_size):
             rows = order[start : start + batch_size]
             loss = self.loss_function(self.model(X[rows]), y[rows])
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            total_loss += loss.item() * len(rows)
-        return total_loss / n_samples
+            total_loss += loss.detach() * len(rows)
+        return total_loss.item() / n_samples  # waits for the device
 
     def predict_proba(self, X):
         torch = self.torch
         self.model.eval()
         with torch.no_grad():
-            return torch.softmax(self.model(torch.from_numpy(X)), dim=1).numpy()
+            proba = torch.softmax(self.model(X), dim=1)
+        self.device.synchronize()
+        return proba
 
 
-class MatmulFloor:
+class MatmulFloor(Trainer):
     """Only the matrix products of an epoch, in NumPy's BLAS: the floor every contender stands on.
 
     Per minibatch, the forward pass's ``A_{l-1} W_l`` and the backward pass's
@@ -155,12 +244,13 @@ class MatmulFloor:
     on arrays of the network's shapes, with no other work at all.
     """
 
-    def __init__(self, library, hidden, n_features):
+    def __init__(self, library, hidden, n_features, batch_size):
         sizes = [n_features, *hidden, N_CLASSES]
         self.shapes = list(pairwise(sizes))
+        self.batch_size = batch_size
 
     def train_epoch(self, X, y):
-        batch, dtype = SETTINGS["batch_size"], X.dtype
+        batch, dtype = self.batch_size, X.dtype
         weights = [np.full(shape, 0.01, dtype) for shape in self.shapes]
         outputs = [np.empty((batch, fan_out), dtype) for _, fan_out in self.shapes]
         for start in range(0, len(X), batch):
@@ -178,15 +268,32 @@ class MatmulFloor:
 
 
 TRAINERS = {"skscratch": EstimatorTrainer, "sklearn": EstimatorTrainer, "torch": TorchTrainer,
-            "floor": MatmulFloor}
-IMPORTS = {"skscratch": "skscratch", "sklearn": "sklearn.neural_network", "torch": "torch", "floor": "numpy"}
+            "floor": MatmulFloor, "skscratch-torch-cpu": ArrayAPITrainer,
+            "skscratch-torch-cuda": ArrayAPITrainer, "skscratch-cupy": ArrayAPITrainer,
+            "torch-cuda": TorchTrainer}
+IMPORTS = {"skscratch": "skscratch", "sklearn": "sklearn.neural_network", "torch": "torch", "floor": "numpy",
+           "skscratch-torch-cpu": "skscratch", "skscratch-torch-cuda": "skscratch",
+           "skscratch-cupy": "skscratch", "torch-cuda": "torch"}
 
 
 def split_contender(name):
     """``"skscratch-float32"`` -> ``("skscratch", "float32")``; a baseline's revision is
-    left out: ``"skscratch@46bc5cd-float32"`` -> ``("skscratch", "float32")``."""
+    left out: ``"skscratch@46bc5cd-float32"`` -> ``("skscratch", "float32")``; an
+    array-library contender's LIBRARY keeps its device:
+    ``"skscratch-torch-cuda-float32"`` -> ``("skscratch-torch-cuda", "float32")``."""
     library, dtype = name.rsplit("-", 1)
     return library.partition("@")[0], dtype
+
+
+def device_of(name):
+    """The ``Device`` of an array-library contender, None for the others (NumPy, or torch-float32)."""
+    return DEVICES.get(split_contender(name)[0])
+
+
+def runs_on_gpu(name):
+    """Whether the contender ``name`` trains on a GPU."""
+    device = device_of(name)
+    return device is not None and device.is_gpu
 
 
 # ----------------------------------------------------------------------
@@ -238,25 +345,47 @@ def import_library(library, root=None):
     return None
 
 
+def check_device(library):
+    """None if the contender's device is here (or it needs none), else why not, as a result."""
+    device = DEVICES.get(library)
+    reason = None if device is None else device.unavailable()
+    return None if reason is None else {"status": "skipped", "reason": reason}
+
+
+def device_entries(library):
+    """An array-library contender's own entries in its result: its device, and the most
+    memory it held there (None on the CPU); nothing for the others."""
+    device = DEVICES.get(library)
+    if device is None:
+        return {}
+    return {"device": device.describe(), "device_peak_mib": device.peak_memory_mib()}
+
+
 def run_contender(config):
     """Measure one contender on one network; the result as a dict."""
     library, dtype = split_contender(config["contender"])
-    failure = import_library(library, config.get("package_root"))
+    if library in DEVICES:
+        # array_api_dispatch needs SciPy's array API support, switched on before SciPy is imported
+        os.environ["SCIPY_ARRAY_API"] = "1"
+    failure = check_device(library) or import_library(library, config.get("package_root"))
     if failure is not None:
         return failure
     X_train, y_train, X_test, y_test = load_data(config["dataset"], np.dtype(dtype))
-    trainer = TRAINERS[library](library, tuple(config["network"]), X_train.shape[1])
+    batch_size = config.get("batch_size", SETTINGS["batch_size"])
+    trainer = TRAINERS[library](library, tuple(config["network"]), X_train.shape[1], batch_size)
+    X_train, y_train, X_test = trainer.prepare(X_train, y_train, X_test)  # on the device, untimed
     rss_before_fit = peak_rss_mib()  # interpreter, libraries and data
     resident, _ = rss_mib()
     reset_peak_rss()
     epoch_times, losses = train(trainer, X_train, y_train, WARMUP_EPOCHS + config["epochs"])
     rss = peak_rss_mib()  # after training, before predicting
     fit_adds = rss_mib()[1] - resident  # the peak during fit, above what was resident before it
+    device = device_entries(library)  # the device's peak too, before predicting
     if library == "floor":
         return {"status": "ok", "s_per_epoch": statistics.median(epoch_times[WARMUP_EPOCHS:]),
                 "epoch_times_s": epoch_times, "threadpool_info": threadpool_info()}
     predict_times, proba = time_predict_proba(trainer, X_test)
-    accuracy = float(np.mean(np.argmax(proba, axis=1) == y_test))
+    accuracy = float(np.mean(np.argmax(trainer.host(proba), axis=1) == y_test))
     return {
         "status": "ok",
         "s_per_epoch": statistics.median(epoch_times[WARMUP_EPOCHS:]),
@@ -272,9 +401,11 @@ def run_contender(config):
         "n_train": len(X_train),
         "n_test": len(X_test),
         "n_features": X_train.shape[1],
-        "dtype": str(X_train.dtype),
+        "dtype": str(np.dtype(dtype)),
+        "batch_size": batch_size,
         "versions": library_versions(),
         "threadpool_info": threadpool_info(),
+        **device,
     }
 
 

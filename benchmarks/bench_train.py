@@ -41,6 +41,22 @@ the same shuffles. PyTorch is set up to match them:
 - the samples shuffled every epoch by a ``torch.Generator`` seeded 0;
 - ``torch.set_num_threads`` set to the number of cores.
 
+The array-library contenders run only when asked for, with ``--array-api``
+(all four, after the others) or by name with ``--only``:
+
+``skscratch-torch-cpu-float32``, ``skscratch-torch-cuda-float32``, ``skscratch-cupy-float32``
+    skscratch on PyTorch tensors on the CPU and on CUDA, and on CuPy arrays,
+    under ``sklearn.config_context(array_api_dispatch=True)`` (the workers set
+    ``SCIPY_ARRAY_API=1``); the data go to the device before anything is timed.
+``torch-cuda-float32``
+    ``torch-float32``'s network, initial weights, shuffles and steps, on CUDA.
+
+A GPU contender ends each timed epoch and ``predict_proba`` call with a
+synchronisation of the device, and is skipped, with the reason, where CUDA
+(or CuPy) is missing. They have tables, comparisons (against
+``skscratch-float32`` and ``torch-cuda-float32``) and targets of their own.
+``bench_gpu.py`` runs them on a GPU machine.
+
 Below each network's table, the ratios skscratch / peer, and at the end the
 project's targets with PASS or MISS. The machine is shared and timings are
 noisy: the targets are reported, never asserted, and the script's exit status
@@ -62,6 +78,8 @@ Some options::
 
     python benchmarks/bench_train.py --networks 100 --epochs 5
     python benchmarks/bench_train.py --only skscratch-float32 torch-float32
+    python benchmarks/bench_train.py --only skscratch-float32 skscratch-torch-cpu-float32
+    python benchmarks/bench_train.py --array-api --networks 4096,4096 --batch-size 1024
 
 Before and after a change, in one run: ``--baseline REV`` runs every
 skscratch contender a second time with the skscratch package of the git
@@ -99,11 +117,29 @@ from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from _baseline import BaselineError, checkout
-from _contenders import CONTENDERS, SETTINGS, WARMUP_EPOCHS, spawn_worker, split_contender, worker_main
+from _contenders import (
+    ARRAY_API_CONTENDERS,
+    CONTENDERS,
+    SETTINGS,
+    WARMUP_EPOCHS,
+    runs_on_gpu,
+    spawn_worker,
+    split_contender,
+    worker_main,
+)
 from _data import add_data_dir_argument, check_fashion_mnist
 from _machine import library_versions, machine_info
 from _report import add_out_dir_argument, write_report
-from _train_report import evaluate_targets, markdown_report, network_name, run_comparisons, summary
+from _train_report import (
+    ARRAY_API_TARGETS,
+    array_api_comparisons,
+    evaluate_targets,
+    markdown_report,
+    network_name,
+    run_comparisons,
+    summary,
+    uses_array_api,
+)
 
 DEFAULT_NETWORKS = ["512,256", "100"]
 QUICK_NETWORKS = ["64"]
@@ -157,8 +193,17 @@ def build_parser():
         help=f"timed epochs after the warm-up epoch, at least {MIN_EPOCHS} (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--only", nargs="+", choices=CONTENDERS, metavar="CONTENDER",
-        help=f"run only these contenders, among: {', '.join(CONTENDERS)}",
+        "--only", nargs="+", choices=CONTENDERS + ARRAY_API_CONTENDERS, metavar="CONTENDER",
+        help=f"run only these contenders, among: {', '.join(CONTENDERS + ARRAY_API_CONTENDERS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--array-api", action="store_true",
+        help=f"also run the array-library contenders ({', '.join(ARRAY_API_CONTENDERS)}); "
+        "those on a GPU are skipped, with the reason, without CUDA",
+    )  # fmt: skip
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=SETTINGS["batch_size"],
+        help="minibatch size of every contender (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--baseline", metavar="REV",
@@ -170,18 +215,28 @@ def build_parser():
         help=f"{QUICK_N_TRAIN:,} training and {QUICK_N_TEST:,} test samples, network "
         f"{' '.join(QUICK_NETWORKS)}; falls back to scikit-learn's digits without Fashion-MNIST",
     )  # fmt: skip
+    add_data_arguments(parser)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser
+
+
+def add_data_arguments(parser):
+    """--data-dir, --out-dir, --n-train and --n-test, which the GPU benchmark shares."""
     add_data_dir_argument(parser)
     add_out_dir_argument(parser)
     parser.add_argument(
         "--n-train", type=positive_int, help="use only the first N training samples"
     )
     parser.add_argument("--n-test", type=positive_int, help="use only the first N test samples")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    return parser
 
 
-def choose_dataset(args):
-    """The data set the workers load; checks the files before anything runs."""
+def choose_dataset(args, fallback=None):
+    """The data set the workers load; checks the files before anything runs.
+
+    Without the Fashion-MNIST files, scikit-learn's bundled digits stand in
+    if ``fallback`` (by default: in quick mode); otherwise it is an error.
+    """
+    fallback = args.quick if fallback is None else fallback
     n_train = args.n_train or (QUICK_N_TRAIN if args.quick else None)
     n_test = args.n_test or (QUICK_N_TEST if args.quick else None)
     dataset = {
@@ -193,11 +248,11 @@ def choose_dataset(args):
     try:
         dataset["available"] = check_fashion_mnist(args.data_dir)
     except FileNotFoundError as error:
-        if not args.quick:
+        if not fallback:
             raise SystemExit(f"error: {error}") from None
         print(
-            f"note: {error}\nnote: quick mode falls back to scikit-learn's bundled "
-            "digits (64 features).",
+            f"note: {error}\nnote: {'quick mode falls' if args.quick else 'falling'} back to "
+            "scikit-learn's bundled digits (64 features).",
             file=sys.stderr,
         )
         dataset["name"] = "digits"
@@ -235,8 +290,8 @@ def schedule(contenders, baseline):
     return order
 
 
-def run_network(network, order, dataset, epochs, comparisons):
-    """All the contenders on one network, each in its own process."""
+def run_network(network, order, dataset, epochs, comparisons, batch_size=SETTINGS["batch_size"]):
+    """All the contenders on one network, each in its own process, on minibatches of ``batch_size``."""
     results = {}
     for contender, baseline in order:
         print(f"network {network_name(network)}: {contender} ...", file=sys.stderr, flush=True)
@@ -245,6 +300,7 @@ def run_network(network, order, dataset, epochs, comparisons):
             "network": list(network),
             "dataset": dataset,
             "epochs": epochs,
+            "batch_size": batch_size,
         }
         if baseline is not None:
             config["package_root"] = baseline.root
@@ -252,15 +308,20 @@ def run_network(network, order, dataset, epochs, comparisons):
         results[contender] = result
         print(f"    {summary(result)}", file=sys.stderr, flush=True)
     values = {c.key: c.value(results) for c in comparisons}
-    return {"network": list(network), "results": results, "comparisons": values,
-            "floor": matmul_floor(network, dataset, epochs, {split_contender(c)[1] for c, _ in order})}
+    cpu_dtypes = {split_contender(c)[1] for c, _ in order if not runs_on_gpu(c)}
+    return {"network": list(network), "batch_size": batch_size, "results": results, "comparisons": values,
+            "floor": matmul_floor(network, dataset, epochs, cpu_dtypes, batch_size)}
 
 
-def matmul_floor(network, dataset, epochs, dtypes):
-    """For each dtype: the s/epoch of the epoch's matrix products alone (``MatmulFloor``), in a worker."""
+def matmul_floor(network, dataset, epochs, dtypes, batch_size=SETTINGS["batch_size"]):
+    """For each dtype: the s/epoch of the epoch's matrix products alone (``MatmulFloor``), in a worker.
+
+    Only the dtypes of the contenders on the CPU: it is their floor.
+    """
     floor = {}
     for dtype in sorted(dtypes):
-        config = {"contender": f"floor-{dtype}", "network": list(network), "dataset": dataset, "epochs": epochs}
+        config = {"contender": f"floor-{dtype}", "network": list(network), "dataset": dataset, "epochs": epochs,
+                  "batch_size": batch_size}
         floor[dtype] = spawn_worker(__file__, config)
         print(f"network {network_name(network)}: matrix-product floor, {dtype}: "
               f"{summary(floor[dtype])}", file=sys.stderr, flush=True)
@@ -275,15 +336,24 @@ def describe_baseline(baseline, contenders):
     return {"revision": baseline.revision, "commit": baseline.commit, "contenders": twins}
 
 
+def chosen_contenders(args):
+    """The contenders asked for: ``--only``'s or the default five, then with ``--array-api``
+    the array-library contenders not among them."""
+    contenders = list(args.only or CONTENDERS)
+    if args.array_api:
+        contenders += [name for name in ARRAY_API_CONTENDERS if name not in contenders]
+    return contenders
+
+
 def run_benchmark(args, networks, dataset):
     """Every network, every contender; the report's ``runs``, ``baseline`` and wall time."""
-    contenders = args.only or list(CONTENDERS)
+    contenders = chosen_contenders(args)
     with open_baseline(args.baseline, contenders) as baseline:
         order = schedule(contenders, baseline)
         baseline_entry = describe_baseline(baseline, contenders)
-        comparisons = run_comparisons(baseline_entry)
+        comparisons = run_comparisons(baseline_entry) + array_api_comparisons(contenders)
         started = time.perf_counter()
-        runs = [run_network(n, order, dataset, args.epochs, comparisons) for n in networks]
+        runs = [run_network(n, order, dataset, args.epochs, comparisons, args.batch_size) for n in networks]
         return runs, baseline_entry, time.perf_counter() - started
 
 
@@ -309,7 +379,7 @@ def main(argv=None):
         "quick": args.quick,
         "epochs": args.epochs,
         "warmup_epochs": WARMUP_EPOCHS,
-        "settings": SETTINGS,
+        "settings": {**SETTINGS, "batch_size": args.batch_size},
         "dataset": dataset,
         "machine": machine_info(),
         "versions": library_versions(),
@@ -319,12 +389,18 @@ def main(argv=None):
     }
     if baseline is not None:
         report["baseline"] = baseline
+    if uses_array_api(runs):
+        report["array_api_targets"] = evaluate_targets(runs, ARRAY_API_TARGETS)
+    return publish(report, args.out_dir, "bench_train_quick" if args.quick else "bench_train")
+
+
+def publish(report, out_dir, stem):
+    """Write the report as JSON and Markdown, print the Markdown; the exit status: 1 if a contender failed."""
     markdown = markdown_report(report)
-    stem = "bench_train_quick" if args.quick else "bench_train"
-    json_path, md_path = write_report(report, markdown, args.out_dir, stem)
+    json_path, md_path = write_report(report, markdown, out_dir, stem)
     print(markdown)
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
-    failed = [c for run in runs for c, r in run["results"].items() if r["status"] == "failed"]
+    failed = [c for run in report["runs"] for c, r in run["results"].items() if r["status"] == "failed"]
     return 1 if failed else 0
 
 

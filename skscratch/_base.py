@@ -10,10 +10,17 @@ down::
 
 A subclass defines only what differs: how targets are checked, encoded and
 decoded, the output layer, and the validation score (the hooks below).
+
+Under scikit-learn's ``array_api_dispatch=True``, X may be a PyTorch, CuPy ...
+array: the network (weights, optimizer, every forward and backward pass)
+then lives in X's namespace, on X's device. The bookkeeping (labels, class
+and sample weights, records) stays in NumPy on the host, where it is small
+(``_array_api`` is the seam between the two).
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -21,7 +28,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn import config_context  # type: ignore[attr-defined]  # (sklearn resolves it lazily)
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -34,6 +42,7 @@ except ImportError:  # older scikit-learn: no callbacks, everything else works
     class CallbackSupportMixin:  # type: ignore[no-redef]
         """Stand-in for scikit-learn < 1.9, which has no callback API."""
 
+from . import _array_api as seam
 from . import _guards, _network, _optimizers, _validation
 from ._dropout import dropout_rates
 from ._lbfgs import fit_lbfgs
@@ -154,8 +163,8 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     # The hooks: what a subclass defines (targets, output layer, validation score)
 
     @abstractmethod
-    def _validate_input(self, X, y, reset):
-        """Validate X and y (and the kind of target); return X (float32 or float64) and y."""
+    def _validate_input(self, X, y, reset, xp=np):
+        """Validate X and y (and the kind of target); return X (float32 or float64, in ``xp``) and y (NumPy)."""
 
     @abstractmethod
     def _encode_targets(self, y, first_pass, incremental, classes=None):
@@ -210,8 +219,10 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             )
         return rates
 
-    def _input_dtype(self):
-        """The dtype(s) validate_data may return for X."""
+    def _input_dtype(self, xp=np):
+        """The dtype(s) validate_data may return for X, in the namespace ``xp``."""
+        if xp is not np:
+            return (xp.float64, xp.float32) if self.dtype is None else getattr(xp, np.dtype(self.dtype).name)
         return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
 
     @property
@@ -226,8 +237,18 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         return [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
 
     def _set_flat_params(self, flat, layer_units):
+        xp = seam.array_namespace(flat)
         self._flat_params = flat
-        self.coefs_, self.intercepts_ = _network.unpack(flat, layer_units)
+        self.coefs_, self.intercepts_ = _network.unpack(flat, layer_units, xp)
+        # other libraries' views cannot be traced back to their vector: remember them
+        self._flat_views = None if xp is np else [*self.coefs_, *self.intercepts_]
+
+    def _views_are_packed(self, arrays, flat):
+        """Whether ``arrays`` are still the views into ``flat`` that ``_set_flat_params`` made."""
+        if isinstance(flat, np.ndarray):
+            return _is_packed(arrays, flat)
+        views = getattr(self, "_flat_views", None) or []
+        return len(views) == len(arrays) and all(a is v for a, v in zip(arrays, views, strict=True))
 
     def _get_flat_params(self):
         """The flat parameter vector behind ``coefs_`` and ``intercepts_``.
@@ -237,10 +258,65 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         """
         flat = getattr(self, "_flat_params", None)
         arrays = [*self.coefs_, *self.intercepts_]
-        if flat is None or not _is_packed(arrays, flat):
-            flat = np.concatenate([np.ravel(a) for a in arrays])
+        if flat is None or not self._views_are_packed(arrays, flat):
+            xp = seam.array_namespace(arrays[0])
+            if xp is np:
+                flat = np.concatenate([np.ravel(a) for a in arrays])
+            else:
+                flat = xp.concat([xp.reshape(a, (-1,)) for a in arrays], axis=0)
             self._set_flat_params(flat, self._layer_units())
         return flat
+
+    def _namespace(self):
+        """``(xp, device)`` of the fitted network: ``(numpy, None)``, or its array library's."""
+        xp = seam.array_namespace(self.coefs_[0])
+        return xp, (None if xp is np else seam.device(self.coefs_[0]))
+
+    def _check_same_namespace(self, X, method):
+        """X (validated) must be in the fitted network's namespace and on its device."""
+        xp, device = self._namespace()
+        x_xp = seam.array_namespace(X) if not hasattr(X, "toarray") else np
+        x_device = None if x_xp is np else seam.device(X)
+        if x_xp is xp and x_device == device:
+            return
+        raise ValueError(
+            f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and "
+            f"the same device as those passed to fit(): the network was fitted on "
+            f"{seam.name(xp, device)}, and X is {seam.name(x_xp, x_device)}. Pass X in the fitted namespace "
+            "(with sklearn.config_context(array_api_dispatch=True) for arrays other than NumPy's), "
+            "or move the model: skscratch.to_numpy(model) for NumPy, or scikit-learn's "
+            "move_estimator_to(model, xp, device)."
+        )
+
+    def __sklearn_array_api_convert__(self, converter):
+        """A copy of the fitted model with every array of the network passed through ``converter``.
+
+        What scikit-learn's ``move_estimator_to`` calls: the weights, the best
+        weights of early stopping and the optimizer's state move together.
+        The labels (``classes_``) stay NumPy arrays, as strings may be labels.
+        The copy shares no array and no record with this model.
+        """
+        new = clone(self)
+        if not hasattr(self, "coefs_"):
+            return new
+
+        def convert(array):  # converted, and never sharing memory with the original
+            converted = converter(array)
+            return seam.copy(seam.array_namespace(converted), converted)
+
+        skip = {"coefs_", "intercepts_", "_flat_params", "_flat_views", "_best_params", "_optimizer"}
+        new.__dict__.update(copy.deepcopy({k: v for k, v in vars(self).items() if k not in skip}))
+        new._set_flat_params(convert(self._get_flat_params()), self._layer_units())
+        best = getattr(self, "_best_params", None)
+        new._best_params = None if best is None else convert(best)
+        optimizer = getattr(self, "_optimizer", None)
+        if optimizer is not None:
+            state = _optimizers.to_state(optimizer)
+            new._optimizer = _optimizers.from_state(
+                {k: convert(v) if hasattr(v, "shape") else v for k, v in state.items()})
+        else:
+            new._optimizer = None
+        return new
 
     # ------------------------------------------------------------------
     # Pickling: plain data, stamped with the version
@@ -251,6 +327,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         state = dict(super().__getstate__())
         # coefs_ and intercepts_ hold the values; the vector is rebuilt on demand
         state.pop("_flat_params", None)
+        state.pop("_flat_views", None)
         # plain data only, so that skops.io trusts nothing of ours but this class
         if getattr(self, "_optimizer", None) is not None:
             state["_optimizer"] = _optimizers.to_state(self._optimizer)
@@ -319,27 +396,32 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         """Everything before the first update: checks, encoding, initialisation, the validation split.
 
         Returns (X, Y, y, sample_weight, validation, dropout rates, random_state).
+        X is in its own namespace and on its device, where the network lives;
+        Y, y and sample_weight are NumPy arrays on the host.
         """
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden_layer_sizes = self._hidden_layer_sizes()
         dropout = self._dropout_rates(len(hidden_layer_sizes))  # bad rates refused before any work
 
-        X, y = self._validate_input(X, y, reset=first_pass)
+        xp, device = seam.namespace_of(X)
+        X, y = self._validate_input(seam.without_autograd(X), y, reset=first_pass, xp=xp)
         if not first_pass:
+            self._check_same_namespace(X, "partial_fit" if incremental else "fit")
             # a network keeps the dtype it was created with
-            X = X.astype(self.coefs_[0].dtype, copy=False)
-        Y = self._encode_targets(y, first_pass, incremental, classes)
-        if Y.dtype != bool:  # real-valued targets train in the dtype of X
-            Y = Y.astype(X.dtype, copy=False)
-        sample_weight = self._training_weights(X, y, sample_weight, incremental)
+            X = X.astype(self.coefs_[0].dtype, copy=False) if xp is np else xp.astype(X, self.coefs_[0].dtype)
+        with config_context(array_api_dispatch=False):  # the bookkeeping: NumPy, on the host
+            Y = self._encode_targets(y, first_pass, incremental, seam.to_host(classes))
+            if Y.dtype != bool:  # real-valued targets train in the dtype of X
+                Y = Y.astype(seam.numpy_dtype(X.dtype), copy=False)
+            sample_weight = self._training_weights(X, y, seam.to_host(sample_weight), incremental)
         if validation is not None:
-            validation = self._validate_validation_set(*validation, dtype=X.dtype)
+            validation = self._validate_validation_set(*validation, dtype=X.dtype, xp=xp, device=device)
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
 
         if first_pass:
-            self._initialize(Y, layer_units, X.dtype, random_state)
+            self._initialize(Y, layer_units, X.dtype, random_state, xp, device)
         elif self._layer_units() != layer_units:
             raise ValueError(
                 f"Cannot continue training: the fitted network has layer sizes "
@@ -354,19 +436,35 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         return X, Y, y, sample_weight, validation, dropout, random_state
 
     def _train(self, X, Y, y, sample_weight, validation, dropout, random_state, incremental):
-        """Train with the chosen solver, telling the callbacks; warn if it barely learned."""
+        """Train with the chosen solver, telling the callbacks; warn if it barely learned.
+
+        Callbacks see X as given and the labels in X's namespace. L-BFGS
+        trains on the host (NumPy, SciPy's L-BFGS-B): the data and the network
+        go there once, and the fitted network back to X's namespace and
+        device; not one copy per iteration.
+        """
         n_epochs_before = len(self.loss_curve_)
-        callbacks, callback_metadata = self._begin_callbacks(X, y, sample_weight, incremental)
+        y_like_X = seam.like(y, X)
+        callbacks, callback_metadata = self._begin_callbacks(X, y_like_X, sample_weight, incremental)
         stochastic = self.solver in STOCHASTIC_SOLVERS
         if stochastic:
             weighted = validation is not None and validation.sample_weight is not None
             scorer = _validation.resolve_scorer(self, self.scoring, weighted)
             StochasticTraining(self, X, Y, sample_weight, validation, scorer, dropout, random_state,
-                               incremental, callbacks, callback_metadata, y).run()
+                               incremental, callbacks, callback_metadata, y_like_X).run()
         else:
-            fit_lbfgs(self, X, Y, sample_weight)
+            xp = seam.array_namespace(self._get_flat_params())
+            device = None if xp is np else seam.device(self._get_flat_params())
+            if xp is not np:  # to the host
+                self._set_flat_params(seam.to_host(self._get_flat_params()), self._layer_units())
+            try:
+                fit_lbfgs(self, seam.to_host(X), Y, sample_weight)
+            finally:
+                if xp is not np:  # back where the input lives
+                    self._set_flat_params(seam.to_device(self._get_flat_params(), xp, device),
+                                          self._layer_units())
         if callbacks is not None:
-            callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=callback_metadata,
+            callbacks.call_on_fit_task_end(estimator=self, X=X, y=y_like_X, metadata=callback_metadata,
                                            reconstruction_attributes=self._reconstruction())
         if not incremental:
             _guards.warn_if_not_learned(self, Y, sample_weight, n_epochs_before, stochastic)
@@ -377,15 +475,16 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         Refused with a ValueError: negative, NaN or infinite weights, weights
         that are all zero, or whose sum overflows.
         """
+        dtype = seam.numpy_dtype(X.dtype)  # the weights are NumPy arrays, X may be another library's
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
         class_weights = self._target_weights(y, incremental, sample_weight)
         if class_weights is None:
             if sample_weight is None:
                 return None
             what = "sample_weight"
         else:  # class_weight multiplies sample_weight
-            class_weights = class_weights.astype(X.dtype, copy=False)
+            class_weights = class_weights.astype(dtype, copy=False)
             what = "class_weight" if sample_weight is None else "sample_weight times class_weight"
             with np.errstate(over="ignore"):
                 sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
@@ -394,7 +493,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if not np.isfinite(total) or not np.isfinite(sample_weight).all():
             raise ValueError(
                 f"The sample weights ({what}) are too large: their sum overflows "
-                f"{X.dtype.name}. Rescale them, e.g. divide them by their mean."
+                f"{dtype.name}. Rescale them, e.g. divide them by their mean."
             )
         if not total > 0:
             raise ValueError(
@@ -402,10 +501,16 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             )
         return sample_weight
 
-    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype):
-        """The user's (X_val, y_val, sample_weight_val), checked like the training data, as a ValidationSet."""
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, dtype, xp=np, device=None):
+        """The user's (X_val, y_val, sample_weight_val), checked like the training data, as a ValidationSet.
+
+        X_val goes where X is (``xp``, ``device``); y_val and the weights stay
+        NumPy arrays on the host.
+        """
+        X_val = seam.without_autograd(seam.move(X_val, xp, device))  # everything follows X
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
-        y_val = np.asarray(y_val)
+        dtype = seam.numpy_dtype(dtype)
+        y_val = np.asarray(seam.to_host(y_val))
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = y_val.ravel()
         if len(y_val) != X_val.shape[0]:
@@ -414,19 +519,25 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if Y_val.dtype != bool:
             Y_val = Y_val.astype(dtype, copy=False)
         if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=dtype,
-                                                     ensure_non_negative=True)
+            with config_context(array_api_dispatch=False):
+                sample_weight_val = _check_sample_weight(seam.to_host(sample_weight_val), X_val, dtype=dtype,
+                                                         ensure_non_negative=True)
         return _validation.ValidationSet(X_val, Y_val, sample_weight_val, self._decode_targets)
 
-    def _initialize(self, Y, layer_units, dtype, random_state):
-        """A fresh network (scikit-learn's initial weights) and fresh records of training."""
+    def _initialize(self, Y, layer_units, dtype, random_state, xp=np, device=None):
+        """A fresh network (scikit-learn's initial weights) and fresh records of training.
+
+        The weights are drawn by NumPy's ``random_state`` on the host, whatever
+        the namespace, so a seed gives the same network on every device; they
+        then move to ``xp`` on ``device``.
+        """
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation(Y)
-        flat = _network.init_params(layer_units, self.activation, random_state, dtype)
-        self._set_flat_params(flat, layer_units)
+        flat = _network.init_params(layer_units, self.activation, random_state, seam.numpy_dtype(dtype))
+        self._set_flat_params(seam.to_device(flat, xp, device), layer_units)
         self._optimizer = None
         self._best_params = None  # a copy of the weights, with early stopping
         self.loss_curve_ = []
@@ -452,7 +563,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
                        nesterov=self.nesterovs_momentum, **schedule)
         adam = (params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
         if self.solver == "adamw":
-            n_weights = sum(W.size for W in self.coefs_)  # biases are not decayed
+            n_weights = sum(W.shape[0] * W.shape[1] for W in self.coefs_)  # biases are not decayed
             return AdamW(*adam, weight_decay=self.alpha, decay=slice(0, n_weights), **schedule)
         return Adam(*adam, **schedule)
 
@@ -462,18 +573,19 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     def _loss_and_gradients(self, X, Y, sample_weight, grads, alpha=None, normalizer=None,
                             dropout_masks=None):
         """Loss and gradient at the current weights; ``grads`` is flat or (coef, intercept) views."""
-        if isinstance(grads, np.ndarray):
-            grads = _network.unpack(grads, self._layer_units())
+        xp = seam.array_namespace(self.coefs_[0])
+        if not isinstance(grads, (tuple, list)):
+            grads = _network.unpack(grads, self._layer_units(), xp)
         return _network.loss_and_gradients(
             X, Y, self.coefs_, self.intercepts_, *grads,
             self.activation, self.out_activation_,
-            self._l2 if alpha is None else alpha, sample_weight, normalizer, dropout_masks,
+            self._l2 if alpha is None else alpha, sample_weight, normalizer, dropout_masks, xp,
         )  # fmt: skip
 
     def _loss(self, X, Y, sample_weight):
         """The loss J of the current weights on (X, Y): a forward pass alone, no dropout."""
         return _network.loss(X, Y, self.coefs_, self.intercepts_, self.activation, self.out_activation_,
-                             self._l2, sample_weight)
+                             self._l2, sample_weight, seam.array_namespace(self.coefs_[0]))
 
     def _objective(self, X, Y, sample_weight):
         """The loss J of the current weights on all of (X, Y), computed in chunks of rows.
@@ -483,26 +595,38 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         shards of a batch do).
         """
         params = self._get_flat_params()
-        grads = np.empty_like(params)
-        S = X.shape[0] if sample_weight is None else sample_weight.sum()
+        xp = seam.array_namespace(params)
+        grads = xp.empty_like(params)
+        S = X.shape[0] if sample_weight is None else xp.sum(sample_weight)
         loss, alpha = 0.0, self._l2
         for rows in gen_batches(X.shape[0], 4096):
-            sw = None if sample_weight is None else sample_weight[rows]
-            loss += self._loss_and_gradients(X[rows], Y[rows], sw, grads, alpha, S)
+            sw = seam.rows(xp, sample_weight, rows)
+            loss += self._loss_and_gradients(seam.rows(xp, X, rows), seam.rows(xp, Y, rows), sw, grads, alpha, S)
             alpha = 0.0
         return float(loss)
 
-    def _logits(self, X, check_input=True, check_finite=True):
-        """The output layer's pre-activation Z_L for X, shape (n_samples, n_outputs)."""
+    def _logits(self, X, check_input=True, check_finite=True, method="predict"):
+        """The output layer's pre-activation Z_L for X, shape (n_samples, n_outputs), in the network's namespace.
+
+        With ``check_input``, X is validated and must be in the namespace and
+        on the device the network was fitted on (``method`` names the caller
+        in the error).
+        """
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=self._input_dtype(), reset=False)
-        Z = _network.forward(X, self.coefs_, self.intercepts_, self.activation, "identity")[-1]
-        if check_finite and not np.isfinite(Z).all():
-            if not all(np.isfinite(a).all() for a in [*self.coefs_, *self.intercepts_]):
+            xp, _ = seam.namespace_of(X)
+            X = validate_data(self, seam.without_autograd(X), accept_sparse=["csr", "csc"],
+                              dtype=self._input_dtype(xp), reset=False)
+            self._check_same_namespace(X, method)
+        xp = seam.array_namespace(self.coefs_[0])
+        if xp is not np and X.dtype != self.coefs_[0].dtype:  # (NumPy promotes; PyTorch refuses to mix)
+            X = xp.astype(X, self.coefs_[0].dtype)
+        Z = _network.forward(X, self.coefs_, self.intercepts_, self.activation, "identity", xp=xp)[-1]
+        if check_finite and not seam.all_finite(xp, Z):
+            if not all(seam.all_finite(xp, a) for a in [*self.coefs_, *self.intercepts_]):
                 raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")
             raise ValueError(
                 "The forward pass overflowed: X has values too large for this "
-                f"network (largest |x| = {abs(X).max():.3g}). Scale the input "
+                f"network (largest |x| = {abs(seam.to_host(X)).max():.3g}). Scale the input "
                 "the way the training data was scaled."
             )
         return Z
@@ -536,8 +660,9 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _reconstruction(self):
         """The fitted state as it is now, for callbacks that score the network."""
-        return {"coefs_": [W.copy() for W in self.coefs_],
-                "intercepts_": [b.copy() for b in self.intercepts_]}
+        xp = seam.array_namespace(self.coefs_[0])
+        return {"coefs_": [seam.copy(xp, W) for W in self.coefs_],
+                "intercepts_": [seam.copy(xp, b) for b in self.intercepts_]}
 
     # ------------------------------------------------------------------
     # Public
@@ -607,4 +732,5 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags

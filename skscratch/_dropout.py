@@ -55,7 +55,7 @@ def dropout_rates(dropout, n_hidden):
     return rates
 
 
-def dropout_masks(X_batch, rates, units, *, step, seed, dtype):
+def dropout_masks(X_batch, rates, units, *, step, seed, dtype, keys=None):
     """Inverted-dropout masks for a batch: per hidden layer, None or an array of 0 and 1 / (1 - rate).
 
     Parameters
@@ -70,6 +70,10 @@ def dropout_masks(X_batch, rates, units, *, step, seed, dtype):
         The training step (minibatch count) and a seed from ``random_state``.
     dtype : numpy dtype
         The masks' dtype, the network's.
+    keys : ndarray of shape (n_samples,) of uint64, or None
+        The rows' keys, if already hashed (``_row_keys(X, seed)[rows]``: a
+        row's key depends on its values and the seed alone). Training on
+        another array library hashes its rows once, on the host.
 
     Returns
     -------
@@ -77,7 +81,8 @@ def dropout_masks(X_batch, rates, units, *, step, seed, dtype):
     """
     if not any(rates):
         return None
-    keys = _row_keys(X_batch, seed)
+    if keys is None:
+        keys = _row_keys(X_batch, seed)
     masks = []
     for layer, (rate, n_units) in enumerate(zip(rates, units, strict=True)):
         if rate == 0:

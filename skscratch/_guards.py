@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from . import _array_api as seam
 from . import _network
 from ._losses import LOSSES
 
@@ -36,7 +37,7 @@ def has_diverged(loss, params, initial_loss):
     """Whether a loss (or the weights) blew up: not finite, or 10x the fresh network's (None: unchecked)."""
     if loss is None:
         return False
-    if not (np.isfinite(loss) and np.isfinite(params).all()):
+    if not (np.isfinite(loss) and seam.all_finite(seam.array_namespace(params), params)):
         return True
     return initial_loss is not None and loss > DIVERGENCE_FACTOR * initial_loss
 
@@ -64,26 +65,35 @@ def raise_non_finite(model, loss, X, Y, sample_weight, params):
     (the targets y, unless the network's output alone overflows them), their
     weighted sum (the sample and class weights), the L2 penalty (alpha), the
     division by the summed weights. The first that is not finite is named.
+    The terms are computed in NumPy, on the host (a network on a device is
+    copied over: this is the error path).
     """
+    X, Y, sample_weight, params = (seam.to_host(a) for a in (X, Y, sample_weight, params))
     if not np.isfinite(params).all():
         raise ValueError(
             f"The network's weights contain NaN or infinity (loss = {loss}). "
             "Fit with warm_start=False to start from fresh weights."
         )
-    coefs, _ = _network.unpack(params, model._layer_units())
+    coefs, intercepts = _network.unpack(params, model._layer_units())
     dtype = params.dtype.name
     loss_of = LOSSES[model.out_activation_]
     with np.errstate(all="ignore"):
-        Z = model._logits(X, check_input=False, check_finite=False)
+        Z = _network.forward(X, coefs, intercepts, model.activation, "identity")[-1]
         losses = loss_of(Y, Z)
         # which side overflows the loss: the network's output, or the targets?
-        output_overflows = not np.isfinite(loss_of(np.zeros_like(Y), Z)).all()
+        output_losses = loss_of(np.zeros_like(Y), Z)
+        output_overflows = not np.isfinite(output_losses).all()
         weighted = losses.sum() if sample_weight is None else np.dot(losses, sample_weight)
         penalty = 0.5 * model._l2 * sum(np.dot(W.ravel(), W.ravel()) for W in coefs)
+        # finite losses whose plain sum overflows: too large an output, or too large targets
+        # (whatever the weights: only a sum that overflows when weighted blames them)
+        sum_overflows = np.isfinite(losses).all() and not np.isfinite(losses.sum())
+        if sum_overflows and (Y.dtype == bool or not np.isfinite(output_losses.sum())):
+            output_overflows = True
     if not np.isfinite(Z).all() or output_overflows or (not np.isfinite(losses).all() and Y.dtype == bool):
         culprit = (f"X has values too large for this network (largest |x| = {abs(X).max():.3g}) "
                    f"and the forward pass overflows {dtype}. Scale X first, e.g. with StandardScaler.")
-    elif not np.isfinite(losses).all():
+    elif not np.isfinite(losses).all() or sum_overflows:
         culprit = (f"the targets y are too large (largest |y| = {np.abs(Y).max():.3g}): the loss "
                    f"overflows {dtype}. Scale y first, e.g. with sklearn.compose."
                    "TransformedTargetRegressor(transformer=StandardScaler()).")

@@ -28,13 +28,16 @@ two terms make it 0 for a perfect fit, as scikit-learn's.)
 Each function returns the loss of every sample; ``_network`` takes their
 weighted mean, as scikit-learn's MLP does.
 
+Each takes the array namespace ``xp`` (NumPy by default). With NumPy, Y may
+be boolean (one-hot); other namespaces need it in the logits' float dtype.
+
 This module imports only NumPy.
 """
 
 import numpy as np
 
 
-def categorical_cross_entropy(Y, Z):
+def categorical_cross_entropy(Y, Z, xp=np):
     """``-log softmax(z)[true class]`` per sample; Y is one-hot.
 
     Examples
@@ -44,12 +47,12 @@ def categorical_cross_entropy(Y, Z):
     >>> categorical_cross_entropy(Y, np.array([[0.0, 0.0], [0.0, 1000.0]])).round(4).tolist()
     [0.6931, 1000.0]
     """
-    z_max = Z.max(axis=1, keepdims=True)
-    logsumexp = np.log(np.exp(Z - z_max).sum(axis=1)) + z_max[:, 0]
-    return logsumexp - (Z * Y).sum(axis=1)
+    z_max = xp.max(Z, axis=1, keepdims=True)
+    logsumexp = xp.log(xp.sum(xp.exp(Z - z_max), axis=1)) + z_max[:, 0]
+    return logsumexp - xp.sum(Z * Y, axis=1)
 
 
-def binary_cross_entropy(Y, Z):
+def binary_cross_entropy(Y, Z, xp=np):
     """Sum over outputs of the binary log-loss of ``sigma(z)``, per sample.
 
     Examples
@@ -58,19 +61,19 @@ def binary_cross_entropy(Y, Z):
     >>> binary_cross_entropy(np.array([[True], [True]]), np.array([[0.0], [-1000.0]])).round(4).tolist()
     [0.6931, 1000.0]
     """
-    return (np.logaddexp(0, Z) - Z * Y).sum(axis=1)
+    return xp.sum(xp.logaddexp(0, Z) - Z * Y, axis=1)
 
 
-def half_squared_error(Y, Z):
+def half_squared_error(Y, Z, xp=np):
     """``sum_k (y_k - z_k)^2 / 2`` per sample.
 
     Summing over outputs (not averaging) keeps ``Z - Y`` the exact gradient
     for multi-output targets too.
     """
-    return 0.5 * ((Y - Z) ** 2).sum(axis=1)
+    return 0.5 * xp.sum((Y - Z) ** 2, axis=1)
 
 
-def half_poisson_deviance(Y, Z):
+def half_poisson_deviance(Y, Z, xp=np):
     """``sum_k exp(z_k) - y_k z_k + y_k log y_k - y_k`` per sample (y >= 0).
 
     Examples
@@ -79,8 +82,8 @@ def half_poisson_deviance(Y, Z):
     >>> half_poisson_deviance(np.array([[2.0], [0.0]]), np.log([[2.0], [1.0]])).round(12).tolist()
     [0.0, 1.0]
     """
-    y_log_y = Y * np.log(np.where(Y > 0, Y, 1.0))  # y log y, with 0 log 0 = 0
-    return (np.exp(Z) - Y * Z + y_log_y - Y).sum(axis=1)
+    y_log_y = Y * xp.log(xp.where(Y > 0, Y, 1.0))  # y log y, with 0 log 0 = 0
+    return xp.sum(xp.exp(Z) - Y * Z + y_log_y - Y, axis=1)
 
 
 LOSSES = {

@@ -22,6 +22,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
+from . import _array_api as seam
 from ._activations import ACTIVATIONS
 from ._base import BaseMLPScratch, SkscratchVersionWarning, available_if, fit_context  # noqa: F401 (the warning's old home)
 from ._losses import LOSSES
@@ -199,12 +200,13 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in classes])
         return per_class[np.searchsorted(self.classes_, y)]
 
-    def _validate_input(self, X, y, reset):
-        """X and y as scikit-learn's validate_data gives them; a column y becomes 1-D."""
+    def _validate_input(self, X, y, reset, xp=np):
+        """X and y as scikit-learn's validate_data gives them (y as NumPy); a column y becomes 1-D."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=self._input_dtype(), reset=reset,
+            dtype=self._input_dtype(xp), reset=reset,
         )  # fmt: skip
+        y = seam.to_host(y)  # labels are bookkeeping, on the host
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
@@ -268,8 +270,8 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         return None if self._label_binarizer.y_type_ == "multilabel-indicator" else y
 
     def _validation_loss_and_score(self, X, Y, sample_weight):
-        """Log-loss and accuracy (subset accuracy for multilabel) on encoded Y."""
-        Z = self._logits(X, check_input=False, check_finite=False)
+        """Log-loss and accuracy (subset accuracy for multilabel) on encoded Y (NumPy)."""
+        Z = seam.to_host(self._logits(X, check_input=False, check_finite=False))
         if not np.isfinite(Z).all():
             return np.nan, np.nan
         loss = float(np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight))
@@ -296,13 +298,17 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes (indicator rows for multilabel targets).
+            For input of another array library (array API dispatch), an
+            array of that library on X's device, unless the labels are
+            strings, which only NumPy holds.
         """
         check_is_fitted(self)
-        Z = self._logits(X)
+        Z = self._logits(X, method="predict")
+        xp, device = self._namespace()
+        Z = seam.to_host(Z)  # the labels are decoded on the host
         # p > 0.5 exactly where the logit z > 0; softmax picks the largest logit
-        return self._label_binarizer.inverse_transform(
-            Z.ravel() if self.n_outputs_ == 1 else Z, threshold=0
-        )
+        labels = self._label_binarizer.inverse_transform(Z.ravel() if self.n_outputs_ == 1 else Z, threshold=0)
+        return labels if labels.dtype.kind not in "biuf" else seam.to_device(labels, xp, device)
 
     def predict_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Probability estimates.
@@ -319,13 +325,18 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             input that overflows the network raises a ValueError. A model
             fitted on one class gives one column of ones.
         """
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        """The class probabilities of X; ``method`` names the public caller in errors."""
         check_is_fitted(self)
-        Z = self._logits(X)
+        Z = self._logits(X, method=method)
+        xp, _ = self._namespace()
         if len(self.classes_) == 1 and self.n_outputs_ == 1:  # one class: certain
-            return np.ones_like(Z)
+            return xp.ones_like(Z)
         if self.n_outputs_ == 1:  # binary: p(class 0) = sigma(-z), p(class 1) = sigma(z)
-            Z = np.hstack([-Z, Z])
-        return ACTIVATIONS[self.out_activation_](Z)
+            Z = seam.concat(xp, [-Z, Z], axis=1)
+        return ACTIVATIONS[self.out_activation_](Z, xp)
 
     def predict_log_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
         """Log of the probability estimates, ``log(predict_proba(X))``.
@@ -341,9 +352,10 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             Log-probability of each class, in the order of ``classes_``;
             -inf only where the probability itself underflows to 0.
         """
-        proba = self.predict_proba(X)
+        proba = self._proba(X, "predict_log_proba")
+        xp, _ = self._namespace()
         with np.errstate(divide="ignore"):
-            return np.log(proba, out=proba)
+            return seam.into(xp, proba, xp.log, proba)
 
     def score(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Return the mean accuracy on the given test data and labels.
@@ -497,12 +509,13 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
     ) -> None:
         super().__init__(**_arguments(locals()))
 
-    def _validate_input(self, X, y, reset):
-        """X and numeric, finite y; for loss="poisson", y >= 0."""
+    def _validate_input(self, X, y, reset, xp=np):
+        """X and numeric, finite y (as NumPy); for loss="poisson", y >= 0."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            y_numeric=True, dtype=self._input_dtype(), reset=reset,
+            y_numeric=True, dtype=self._input_dtype(xp), reset=reset,
         )  # fmt: skip
+        y = seam.to_host(y)  # the targets are encoded on the host
         if y.dtype.kind not in "biuf":
             raise ValueError(
                 f"{type(self).__name__} needs numeric targets y, got an array of "
@@ -529,8 +542,9 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
 
     def _predictions(self, X, check_input=True):
         """Predicted targets, shape (n_samples, n_outputs), never NaN or infinite."""
-        P = ACTIVATIONS[self.out_activation_](self._logits(X, check_input=check_input))
-        if not np.isfinite(P).all():
+        xp, _ = self._namespace()
+        P = ACTIVATIONS[self.out_activation_](self._logits(X, check_input=check_input), xp)
+        if not seam.all_finite(xp, P):
             raise ValueError(
                 "The predictions overflow: the network's output is too large for "
                 f"exp (loss={self.loss!r}). Scale the input the way the training "
@@ -540,7 +554,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
 
     def _validation_loss_and_score(self, X, Y, sample_weight):
         """Half squared error (or Poisson deviance) and R^2 on the validation data (NaN if not finite)."""
-        Z = self._logits(X, check_input=False, check_finite=False)
+        Z = seam.to_host(self._logits(X, check_input=False, check_finite=False))
         with np.errstate(over="ignore", invalid="ignore"):
             loss = float(np.average(LOSSES[self.out_activation_](Y, Z), weights=sample_weight))
             P = ACTIVATIONS[self.out_activation_](Z)
@@ -566,7 +580,10 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         """
         check_is_fitted(self)
         P = self._predictions(X)
-        return P.ravel() if P.shape[1] == 1 else P
+        xp, _ = self._namespace()
+        if P.shape[1] != 1:
+            return P
+        return P.ravel() if xp is np else xp.reshape(P, (-1,))
 
     def score(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Return the coefficient of determination R^2 of the prediction.
@@ -589,7 +606,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
             R^2 of ``self.predict(X)`` against y.
         """
         check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
-        return super().score(X, y, sample_weight=sample_weight)
+        return float(super().score(X, y, sample_weight=sample_weight))
 
     @available_if(lambda est: est._check_solver())
     @fit_context(prefer_skip_nested_validation=True)

@@ -22,15 +22,20 @@ All parameters live in one flat vector: first every W_l, then every b_l, the
 order in which scikit-learn packs them for L-BFGS. ``coefs`` and ``intercepts``
 are views into it, so an optimizer can update the whole network in a few
 vectorised passes.
+
+Every function takes the array namespace ``xp``: NumPy by default, or the
+Array API namespace of a PyTorch, CuPy ... array, on its device. What NumPy
+does its own way (``out=``) is in ``_array_api``, the seam.
 """
 
 import numpy as np
 
+from . import _array_api as seam
 from ._activations import ACTIVATIONS, DERIVATIVES, NEEDS_PREACTIVATION
 from ._losses import LOSSES
 
 
-def unpack(flat, layer_units):
+def unpack(flat, layer_units, xp=np):
     """Views of the weight matrices and bias vectors inside ``flat``.
 
     Parameters
@@ -46,14 +51,14 @@ def unpack(flat, layer_units):
     """
     coefs, intercepts, start = [], [], 0
     for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-        coefs.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        coefs.append(xp.reshape(flat[start : start + fan_in * fan_out], (fan_in, fan_out)))
         start += fan_in * fan_out
     for fan_out in layer_units[1:]:
         intercepts.append(flat[start : start + fan_out])
         start += fan_out
-    if start != flat.size:
+    if start != flat.shape[0]:
         raise ValueError(
-            f"expected {start} parameters for layers {layer_units}, got {flat.size}"
+            f"expected {start} parameters for layers {layer_units}, got {flat.shape[0]}"
         )
     return coefs, intercepts
 
@@ -93,7 +98,7 @@ def init_params(layer_units, activation, random_state, dtype=np.float64):
 
 
 def forward(X, coefs, intercepts, activation, out_activation, preactivations=None,
-            dropout_masks=None, undropped=None):
+            dropout_masks=None, undropped=None, xp=np):
     """Forward pass. Returns the list ``[A_0 = X, A_1, ..., A_L = P]``.
 
     ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it. If
@@ -112,9 +117,9 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
         Z = activations[-1] @ W  # Z_l = A_{l-1} W_l + b_l
         Z += b
         if preactivations is not None and l != last:
-            preactivations.append(Z.copy() if activation in NEEDS_PREACTIVATION else None)
+            preactivations.append(seam.copy(xp, Z) if activation in NEEDS_PREACTIVATION else None)
         f = ACTIVATIONS[out_activation if l == last else activation]
-        A = f(Z)  # A_l = f(Z_l), in place
+        A = f(Z, xp)  # A_l = f(Z_l), in place on NumPy
         mask = dropout_masks[l] if dropout_masks is not None and l != last else None
         if undropped is not None and l != last:
             undropped.append(A if mask is not None else None)
@@ -122,32 +127,32 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
     return activations
 
 
-def objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S):
+def objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S, xp=np):
     """J = sum_i s_i loss(y_i, z_i) / S + alpha / (2 S) * sum_l ||W_l||^2, from the logits Z_out."""
-    losses = LOSSES[out_activation](Y, Z_out)
-    squared_norm = sum(np.dot(W.ravel(), W.ravel()) for W in coefs) if alpha else 0.0
-    weighted_sum = losses.sum() if sample_weight is None else np.dot(losses, sample_weight)
+    losses = LOSSES[out_activation](Y, Z_out, xp)
+    squared_norm = sum(seam.squared_norm(xp, W) for W in coefs) if alpha else 0.0
+    weighted_sum = xp.sum(losses) if sample_weight is None else seam.dot(xp, losses, sample_weight)
     return (weighted_sum + 0.5 * alpha * squared_norm) / S
 
 
-def loss(X, Y, coefs, intercepts, activation, out_activation, alpha, sample_weight=None):
+def loss(X, Y, coefs, intercepts, activation, out_activation, alpha, sample_weight=None, xp=np):
     """The loss J of the network on (X, Y): a forward pass alone, no dropout."""
-    Z_out = forward(X, coefs, intercepts, activation, "identity")[-1]
-    S = X.shape[0] if sample_weight is None else sample_weight.sum()
-    return float(objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S))
+    Z_out = forward(X, coefs, intercepts, activation, "identity", xp=xp)[-1]
+    S = X.shape[0] if sample_weight is None else xp.sum(sample_weight)
+    return float(objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S, xp))
 
 
-def _matmul_into(out, a, b):
+def _matmul_into(out, a, b, xp):
     """out[...] = a @ b, where ``a`` may be sparse (the input layer)."""
-    if isinstance(a, np.ndarray):
-        np.matmul(a, b, out=out)
+    if isinstance(a, np.ndarray) or xp is not np:
+        seam.into(xp, out, xp.matmul, a, b)
     else:
         out[...] = a @ b
 
 
 def loss_and_gradients(
     X, Y, coefs, intercepts, coef_grads, intercept_grads,
-    activation, out_activation, alpha, sample_weight=None, normalizer=None, dropout_masks=None,
+    activation, out_activation, alpha, sample_weight=None, normalizer=None, dropout_masks=None, xp=np,
 ):  # fmt: skip
     """One forward and one backward pass: the loss J and its gradient.
 
@@ -173,6 +178,8 @@ def loss_and_gradients(
     dropout_masks : list or None
         Per hidden layer, None or the inverted-dropout mask (see ``forward``).
         The gradient is that of the network with these units dropped.
+    xp : namespace
+        The arrays' Array API namespace; NumPy by default.
 
     Returns
     -------
@@ -183,25 +190,25 @@ def loss_and_gradients(
     preactivations = []  # Z_l where f'(Z_l) is not a function of A_l
     undropped = []  # A_l before its dropout mask, where there is one
     activations = forward(X, coefs, intercepts, activation, "identity", preactivations,
-                          dropout_masks, undropped)
+                          dropout_masks, undropped, xp)
     Z_out = activations[-1]  # the logits: the loss is exact when written in them
     if normalizer is not None:
         S = normalizer
     else:
-        S = X.shape[0] if sample_weight is None else sample_weight.sum()
-    loss = objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S)
+        S = X.shape[0] if sample_weight is None else xp.sum(sample_weight)
+    loss = objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S, xp)
 
     # backward
-    delta = ACTIVATIONS[out_activation](Z_out)  # P = g(Z_L), in place: Z_L is not needed again
+    delta = ACTIVATIONS[out_activation](Z_out, xp)  # P = g(Z_L), in place: Z_L is not needed again
     delta -= Y  # P - Y = dloss/dZ_L, the same for every canonical pair
     # delta_L = dJ/dZ_L = s (P - Y) / S: scaling it here scales every gradient below
-    delta *= (1 / S) if sample_weight is None else (sample_weight / S)[:, np.newaxis]
+    delta *= (1 / S) if sample_weight is None else (sample_weight / S)[:, None]
     for l in range(len(coefs) - 1, -1, -1):
         # dJ/dW_l = A_{l-1}^T delta_l + (alpha / S) W_l;  dJ/db_l = sum_i delta_l
-        _matmul_into(coef_grads[l], activations[l].T, delta)
+        _matmul_into(coef_grads[l], activations[l].T, delta, xp)
         if alpha:
             coef_grads[l] += (alpha / S) * coefs[l]
-        np.sum(delta, axis=0, out=intercept_grads[l])
+        seam.into(xp, intercept_grads[l], xp.sum, delta, axis=0)
         if l > 0:
             # delta_{l-1} = (delta_l W_l^T) * mask_{l-1} * f'(Z_{l-1})
             delta = delta @ coefs[l].T
@@ -209,5 +216,5 @@ def loss_and_gradients(
             if undropped[l - 1] is not None:  # the layer's output went through a mask
                 delta *= dropout_masks[l - 1]
                 A = undropped[l - 1]
-            DERIVATIVES[activation](A, delta, preactivations[l - 1])
+            delta = DERIVATIVES[activation](A, delta, preactivations[l - 1], xp)
     return float(loss)

@@ -8,7 +8,9 @@ MLP, for every activation, the ones scikit-learn lacks included.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._array_api import to_host
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+from ._persistence import to_numpy
 
 try:
     import skl2onnx
@@ -148,7 +150,8 @@ skl2onnx.update_registered_converter(
 def to_onnx(model, X_sample, *, target_opset=None):
     """The implementation of :func:`skscratch.to_onnx`."""
     check_is_fitted(model)
-    X_sample = np.asarray(X_sample)
+    model = to_numpy(model)  # a model fitted on a GPU converts from its weights on the host
+    X_sample = np.asarray(to_host(X_sample))
     if X_sample.dtype not in (np.float32, np.float64):
         X_sample = X_sample.astype(np.float32)
     return skl2onnx.to_onnx(model, X_sample, target_opset=target_opset,

@@ -15,13 +15,27 @@ Each ``update_params`` is written in NumPy, the specification. With the
 ``[fast]`` extra (numba) the same step runs as one fused kernel
 (``_kernels``), which a test holds to the same bits.
 
+The state (momenta) lives in the parameters' namespace and on their device:
+NumPy, or a PyTorch, CuPy ... array under scikit-learn's array API dispatch.
+There the step is one pass of the same operations over the whole vector
+(``_array_api.into`` stands in for NumPy's ``out=``).
+
 This module imports only NumPy (and, through ``_kernels``, numba if it is there).
 """
 
 import numpy as np
 
 from . import _kernels
+from ._array_api import array_namespace, into
 from ._parallel import for_each_chunk
+
+
+def _each_chunk(kernel, params, xp):
+    """``kernel(chunk)`` over the whole vector: NumPy in threaded chunks, other namespaces in one pass."""
+    if xp is np:
+        for_each_chunk(kernel, params.size)
+    else:
+        kernel(slice(None))
 
 
 class _Optimizer:
@@ -74,8 +88,8 @@ class _Optimizer:
 
     def _buffer(self, like):
         """A scratch vector shaped like the parameters, allocated once."""
-        if self._scratch is None or self._scratch.shape != like.shape:
-            self._scratch = np.empty_like(like)
+        if self._scratch is None or self._scratch.shape != like.shape or type(self._scratch) is not type(like):
+            self._scratch = array_namespace(like).empty_like(like)
         return self._scratch
 
     def __getstate__(self):
@@ -142,7 +156,7 @@ class SGD(_Optimizer):
         super().__init__(params, learning_rate_init, lr_schedule, power_t, max_iter, warmup_iter)
         self.momentum = momentum
         self.nesterov = nesterov
-        self.velocity = np.zeros_like(params)
+        self.velocity = array_namespace(params).zeros_like(params)
 
     @property
     def learning_rate(self):
@@ -155,7 +169,8 @@ class SGD(_Optimizer):
     def update_params(self, params, grads):
         """One step: update ``params`` in place from ``grads``."""
         lr, mu = self.learning_rate, self.momentum
-        if _kernels.use_for(params):  # the same step, fused into one pass
+        xp = array_namespace(params)
+        if xp is np and _kernels.use_for(params):  # the same step, fused into one pass
             for_each_chunk(lambda c: _kernels.sgd_step(c, params, grads, self.velocity, lr, mu, self.nesterov),
                            params.size)
             return
@@ -163,7 +178,7 @@ class SGD(_Optimizer):
 
         def kernel(c):
             v, step = self.velocity[c], a[c]
-            np.multiply(grads[c], lr, out=step)  # lr g
+            step = into(xp, step, xp.multiply, grads[c], lr)  # lr g
             v *= mu
             v -= step  # v = mu v - lr g
             if self.nesterov:
@@ -172,7 +187,7 @@ class SGD(_Optimizer):
             else:
                 params[c] += v  # w += v
 
-        for_each_chunk(kernel, params.size)
+        _each_chunk(kernel, params, xp)
 
 
 class Adam(_Optimizer):
@@ -209,8 +224,8 @@ class Adam(_Optimizer):
         self.epsilon = epsilon
         self.learning_rate = float(learning_rate_init)
         self.t = 0
-        self.m = np.zeros_like(params)
-        self.v = np.zeros_like(params)
+        self.m = array_namespace(params).zeros_like(params)
+        self.v = array_namespace(params).zeros_like(params)
 
     def __repr__(self):
         return f"Adam(learning_rate_init={self.learning_rate_init:g}, t={self.t})"
@@ -227,7 +242,8 @@ class Adam(_Optimizer):
         # the bias-corrected step size (scikit-learn's name for it); a Python
         # float, so that float32 parameters stay float32
         self.learning_rate = lr = float(self.rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t))
-        if _kernels.use_for(params):  # the same step (decay included), fused into one pass
+        xp = array_namespace(params)
+        if xp is np and _kernels.use_for(params):  # the same step (decay included), fused into one pass
             decayed = decayed or slice(0, 0)
             for_each_chunk(lambda c: _kernels.adam_step(c, params, grads, self.m, self.v, lr, b1, b2, eps,
                                                         decayed, decay), params.size)
@@ -239,18 +255,18 @@ class Adam(_Optimizer):
         def kernel(c):
             g, m, v, step = grads[c], self.m[c], self.v[c], a[c]
             m *= b1
-            m += np.multiply(g, 1 - b1, out=step)  # m = b1 m + (1 - b1) g
+            m += into(xp, step, xp.multiply, g, 1 - b1)  # m = b1 m + (1 - b1) g
             v *= b2
-            np.square(g, out=step)
+            into(xp, step, xp.square, g)
             step *= 1 - b2
             v += step  # v = b2 v + (1 - b2) g^2
-            np.sqrt(v, out=step)
+            into(xp, step, xp.sqrt, v)
             step += eps
-            np.divide(m, step, out=step)
+            into(xp, step, xp.divide, m, step)
             step *= lr
             params[c] -= step  # w = w - lr_t m / (sqrt(v) + eps)
 
-        for_each_chunk(kernel, params.size)
+        _each_chunk(kernel, params, xp)
 
 
 class AdamW(Adam):

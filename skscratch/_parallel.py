@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from . import _array_api as seam
 from . import _kernels, _network
 
 
@@ -89,8 +90,8 @@ def blas_threads():
 
 
 def training_threads(X, batch_size, n_params):
-    """The threads that train each minibatch: 1 for sparse X, and never above a BLAS limit set around us."""
-    if hasattr(X, "toarray"):  # sparse rows: not worth splitting
+    """The threads that train each minibatch: 1 for sparse or non-NumPy X, never above a BLAS limit set around us."""
+    if not isinstance(X, np.ndarray):  # sparse rows are not worth splitting; other libraries thread themselves
         return 1
     n_threads = n_threads_for(batch_size, n_params)
     if n_threads > 1:  # respect a BLAS thread limit set around us (joblib, threadpoolctl)
@@ -161,12 +162,15 @@ class ShardedGradient:
     layer_units : list of int
         Units per layer, input and output included.
     n_threads : int
+        1 for parameters that are not NumPy arrays.
     """
 
     def __init__(self, params, layer_units, n_threads):
         self.params = params
-        self.rows = np.empty((n_threads, params.size), dtype=params.dtype)  # one flat gradient per thread
-        self.shards = [(flat, _network.unpack(flat, layer_units)) for flat in self.rows]
+        self.xp = xp = seam.array_namespace(params)
+        self.rows = seam.empty(xp, (n_threads, params.shape[0]), params)  # one flat gradient per thread
+        self.shards = [(flat, _network.unpack(flat, layer_units, xp))
+                       for flat in (self.rows[k, ...] for k in range(n_threads))]
         self.grads = self.shards[0][0]
         self.n_weights = sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:]))
 
@@ -178,7 +182,8 @@ class ShardedGradient:
         ``sample_weight`` is the batch's, ``masks`` the batch's dropout masks.
         """
         if len(self.shards) == 1:
-            return loss_and_gradients(X[rows], Y[rows], sample_weight, self.shards[0][1], l2, None, masks)
+            X, Y = seam.rows(self.xp, X, rows), seam.rows(self.xp, Y, rows)
+            return loss_and_gradients(X, Y, sample_weight, self.shards[0][1], l2, None, masks)
         if isinstance(rows, slice):
             rows = np.arange(X.shape[0])[rows]
         S = len(rows) if sample_weight is None else sample_weight.sum()

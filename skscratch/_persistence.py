@@ -59,6 +59,7 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
+from . import _array_api as seam
 from . import _optimizers
 from ._file_access import opened, write_atomically, write_to_stream
 from ._integrity import DIGEST, SIGNATURE, array_sha256, as_key, check_integrity, integrity_members
@@ -134,7 +135,7 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor,
     3
     """
     key = as_key(key)
-    arrays = _model_arrays(model)
+    arrays = _model_arrays(_on_host(model))
 
     def write(f):
         _write_npz(f, arrays, key)
@@ -143,6 +144,53 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor,
         write_to_stream(file, write)
     else:
         write_atomically(file, write)
+
+
+def _on_host(model):
+    """The model, or a copy of it on the host if its network lives in another array library."""
+    coefs = getattr(model, "coefs_", None)
+    if coefs and not isinstance(coefs[0], np.ndarray) and hasattr(model, "__sklearn_array_api_convert__"):
+        return model.__sklearn_array_api_convert__(seam.to_host)
+    return model
+
+
+def to_numpy(estimator):
+    """A copy of a fitted estimator whose arrays are all NumPy arrays on the host.
+
+    A model fitted on another array library (PyTorch or CuPy on a GPU, under
+    ``sklearn.config_context(array_api_dispatch=True)``) holds its weights
+    and optimizer state there; its pickle (``joblib.dump``, ``skops``) then
+    needs that library, and a GPU, to load. ``to_numpy(model)`` moves every
+    array to NumPy first, so the file loads on any machine. It works on a
+    ``Pipeline`` or a search holding the model too, through scikit-learn's
+    own convention (so a fitted ``StandardScaler`` moves as well).
+    :func:`save` and :func:`to_onnx` do it themselves. To move a model the
+    other way, use scikit-learn's (>= 1.9)
+    ``sklearn.utils._array_api.move_estimator_to(model, xp, device)``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Fitted, in any namespace.
+
+    Returns
+    -------
+    estimator
+        A copy, in NumPy, that shares no array or record with the original.
+        ``partial_fit`` resumes from the same optimizer state.
+
+    Examples
+    --------
+    >>> import joblib, tempfile, skscratch
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = skscratch.MLPScratchClassifier(max_iter=50, random_state=0).fit(X, y)
+    >>> path = tempfile.mkdtemp() + "/model.joblib"
+    >>> _ = joblib.dump(skscratch.to_numpy(clf), path)  # loads anywhere
+    >>> bool((joblib.load(path).predict(X) == clf.predict(X)).all())
+    True
+    """
+    return seam.convert_estimator(estimator, seam.to_host)
 
 
 def _model_arrays(model):

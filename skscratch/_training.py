@@ -11,6 +11,12 @@ An epoch reads as named steps::
     shuffle -> for each minibatch: dropout masks -> forward, loss, backward
     -> clip -> optimizer step -> divergence guard -> record -> callbacks
     -> stopping rule
+
+The network, X and the arrays its passes need (Y, the sample weights, the
+minibatch indices, the dropout masks) are in the network's namespace: NumPy,
+or another array library on its device. The records, the shuffled order and
+the dropout draws are NumPy, on the host, so a seed gives the same fit on
+every device.
 """
 
 import time
@@ -22,8 +28,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 from sklearn.utils import shuffle as shuffle_indices
 
+from . import _array_api as seam
 from . import _guards, _parallel
-from ._dropout import dropout_masks
+from ._dropout import _row_keys, dropout_masks
 
 
 class History:
@@ -55,9 +62,9 @@ class History:
         return f"History({len(self.rows)} epochs)"
 
 
-def clip_norm(grads, max_norm):
+def clip_norm(grads, max_norm, xp=np):
     """Scale ``grads`` in place so that its Euclidean norm is at most ``max_norm``."""
-    norm = np.sqrt(np.dot(grads, grads))
+    norm = xp.sqrt(seam.dot(xp, grads, grads))
     if norm > max_norm:
         grads *= max_norm / norm
 
@@ -79,7 +86,8 @@ class StochasticTraining:
     model : BaseMLPScratch
         The estimator, initialised; its weights, optimizer and records are updated in place.
     X, Y, sample_weight : arrays
-        The training rows, their encoded targets and weights (or None).
+        The training rows (in the network's namespace), their encoded targets
+        and weights (or None), NumPy arrays.
     validation : ValidationSet or None
     scorer : None, "loss" or callable
         How validation is scored (see ``_validation.resolve_scorer``).
@@ -101,6 +109,13 @@ class StochasticTraining:
         self.random_state, self.incremental = random_state, incremental
         self.callbacks, self.callback_metadata, self.y = callbacks, callback_metadata, y
         self.params = model._get_flat_params()
+        self.xp = xp = seam.array_namespace(self.params)
+        # the host's arrays, for the records; the network's copies, for its passes
+        self.Y_host, self.sw_host = Y, sample_weight
+        if xp is not np:
+            device, dtype = seam.device(self.params), seam.numpy_dtype(self.params.dtype)
+            Y, sample_weight = (seam.to_device(a, xp, device, dtype) for a in (Y, sample_weight))
+            self.Y, self.sample_weight = Y, sample_weight
         if not incremental or model._optimizer is None:
             model._optimizer = model._new_optimizer(self.params)
         self._carry_over_stopping_state()
@@ -109,11 +124,13 @@ class StochasticTraining:
         self.n_threads = _parallel.training_threads(X, self.batch_size, self.params.size)
         self.gradient = _parallel.ShardedGradient(self.params, layer_units, self.n_threads)
         self.sample_idx = np.arange(X.shape[0])
-        self.last_good = self.params.copy()  # the weights at the start of the current epoch
+        self.last_good = seam.copy(xp, self.params)  # the weights at the start of the current epoch
         self.started = time.perf_counter()
         self.hidden_units = layer_units[1:-1]
         self.dropping = any(dropout)
         self.dropout_seed = random_state.randint(2**31) if self.dropping else 0
+        # another library's rows are hashed for dropout once, on the host (a row's key is its own)
+        self.row_keys = _row_keys(seam.to_host(X), self.dropout_seed) if self.dropping and xp is not np else None
         self.history = History(model._history)
 
     def _carry_over_stopping_state(self):
@@ -124,7 +141,7 @@ class StochasticTraining:
                 model.validation_scores_, model.best_validation_score_ = [], -np.inf
                 model.best_loss_ = None
             if model._best_params is None:
-                model._best_params = self.params.copy()
+                model._best_params = seam.copy(self.xp, self.params)
         elif model.best_loss_ is None:  # warm start after a fit with early stopping
             model.best_loss_ = np.inf
 
@@ -143,17 +160,17 @@ class StochasticTraining:
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = model._objective(self.X, self.Y, self.sample_weight)
             if not np.isfinite(loss):  # some samples overflow even the weights kept
-                _guards.raise_non_finite(model, loss, self.X, self.Y, self.sample_weight, self.params)
+                _guards.raise_non_finite(model, loss, self.X, self.Y_host, self.sw_host, self.params)
             model.loss_ = loss
         if model.early_stopping:
-            np.copyto(self.params, model._best_params)  # restore the best weights
+            seam.copy_into(self.xp, self.params, model._best_params)  # restore the best weights
 
     def _epoch(self):
         """One epoch; returns whether training goes on."""
         model = self.model
         if model.shuffle:
             self.sample_idx = shuffle_indices(self.sample_idx, random_state=self.random_state)
-        np.copyto(self.last_good, self.params)
+        seam.copy_into(self.xp, self.last_good, self.params)
         epoch_context = None
         if self.callbacks is not None:  # each epoch is a subtask
             epoch_context = self.callbacks.subcontext(task_name="epoch")
@@ -162,7 +179,7 @@ class StochasticTraining:
         loss, end_loss = self._train_minibatches()
         for checked in (loss, end_loss):
             if _guards.has_diverged(checked, self.params, model._initial_loss):
-                np.copyto(self.params, self.last_good)
+                seam.copy_into(self.xp, self.params, self.last_good)
                 model._optimizer = None  # its moments saw the blow-up: start afresh
                 _guards.warn_diverged(len(model.loss_curve_) + 1, checked, model._initial_loss,
                                       model.learning_rate_init)
@@ -185,24 +202,26 @@ class StochasticTraining:
         minibatch (a forward pass). A minibatch whose loss is not finite ends
         the epoch with that loss.
         """
-        model, X, Y, params = self.model, self.X, self.Y, self.params
+        model, X, Y, params, xp = self.model, self.X, self.Y, self.params, self.xp
         accumulated_loss, trained_weight, last = 0.0, 0.0, None
+        order = self.sample_idx if xp is np else xp.asarray(self.sample_idx, device=seam.device(params))
         for batch in gen_batches(X.shape[0], self.batch_size):
-            idx = self.sample_idx[batch] if model.shuffle else batch
-            sw = None if self.sample_weight is None else self.sample_weight[idx]
-            batch_weight = batch.stop - batch.start if sw is None else float(sw.sum())
+            idx = self.sample_idx[batch] if model.shuffle else batch  # on the host
+            rows = order[batch] if model.shuffle else batch  # in the network's namespace
+            sw_host = None if self.sw_host is None else self.sw_host[idx]
+            batch_weight = batch.stop - batch.start if sw_host is None else float(sw_host.sum())
             if not batch_weight > 0:
                 continue  # samples of weight 0 teach nothing
+            sw = sw_host if xp is np else seam.rows(xp, self.sample_weight, rows)
             # forward, loss and backward
             masks = None  # no copy of the batch's rows unless dropout hashes them
             if self.dropping:
-                masks = dropout_masks(X[idx], self.dropout, self.hidden_units, step=model._n_steps,
-                                      seed=self.dropout_seed, dtype=params.dtype)
+                masks = self._dropout_masks(idx, rows)
             model._n_steps += 1
-            batch_loss = self.gradient(model._loss_and_gradients, X, Y, idx, sw, model._l2, masks)
+            batch_loss = self.gradient(model._loss_and_gradients, X, Y, rows, sw, model._l2, masks)
             if not np.isfinite(batch_loss):
                 if model.n_iter_ == 0:  # later epochs saw every sample pass
-                    self._check_input_is_to_blame(X[idx], Y[idx], sw)
+                    self._check_input_is_to_blame(rows, idx, sw)
                 return float(batch_loss), None  # the weights diverged
             if model._initial_loss is None:
                 model._initial_loss = batch_loss
@@ -210,13 +229,23 @@ class StochasticTraining:
             trained_weight += batch_weight
             # update
             if model.max_grad_norm is not None:
-                clip_norm(self.gradient.grads, model.max_grad_norm)
+                clip_norm(self.gradient.grads, model.max_grad_norm, xp)
             model._optimizer.update_params(params, self.gradient.grads)
-            last = (idx, sw)
-        end_loss = None if last is None else model._loss(X[last[0]], Y[last[0]], last[1])
+            last = (rows, sw)
+        end_loss = None if last is None else model._loss(seam.rows(xp, X, last[0]), seam.rows(xp, Y, last[0]), last[1])
         return float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss), end_loss
 
-    def _check_input_is_to_blame(self, X, Y, sample_weight):
+    def _dropout_masks(self, idx, rows):
+        """The minibatch's dropout masks, hashed on the host, in the network's namespace."""
+        xp, dtype = self.xp, seam.numpy_dtype(self.params.dtype)
+        keys = None if self.row_keys is None else self.row_keys[idx]
+        masks = dropout_masks(self.X[idx] if keys is None else None, self.dropout, self.hidden_units,
+                              step=self.model._n_steps, seed=self.dropout_seed, dtype=dtype, keys=keys)
+        if xp is np or masks is None:
+            return masks
+        return [seam.to_device(m, xp, seam.device(self.params)) for m in masks]
+
+    def _check_input_is_to_blame(self, rows, idx, sample_weight):
         """A minibatch's loss in the first epoch is not finite: is the input to blame?
 
         The weights this epoch started with are restored. If the minibatch's
@@ -226,12 +255,14 @@ class StochasticTraining:
         sample has passed through the network before, so a non-finite loss
         there is always divergence.)
         """
-        model = self.model
-        np.copyto(self.params, self.last_good)
-        loss = model._loss_and_gradients(X, Y, sample_weight, np.empty_like(self.params))
+        model, xp = self.model, self.xp
+        seam.copy_into(xp, self.params, self.last_good)
+        X, Y = seam.rows(xp, self.X, rows), seam.rows(xp, self.Y, rows)
+        loss = model._loss_and_gradients(X, Y, sample_weight, xp.empty_like(self.params))
         if not np.isfinite(loss):
             model._optimizer = None
-            _guards.raise_non_finite(model, loss, X, Y, sample_weight, self.last_good)
+            sw_host = None if self.sw_host is None else self.sw_host[idx]
+            _guards.raise_non_finite(model, loss, X, self.Y_host[idx], sw_host, self.last_good)
 
     def _record(self, loss):
         """The epoch's records: loss_, loss_curve_, t_, the validation metrics, history. Its val score."""
@@ -286,7 +317,7 @@ class StochasticTraining:
                 model._no_improvement_count = 0
             if score > model.best_validation_score_:
                 model.best_validation_score_ = score
-                np.copyto(model._best_params, self.params)
+                seam.copy_into(self.xp, model._best_params, self.params)
         else:
             if model.loss_curve_[-1] > model.best_loss_ - model.tol:
                 model._no_improvement_count += 1

@@ -10,8 +10,11 @@ the validation loss), or a scikit-learn scorer.
 import inspect
 import warnings
 
+import numpy as np
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
+
+from . import _array_api as seam
 
 
 class ValidationSet:
@@ -26,8 +29,8 @@ class ValidationSet:
 
     @property
     def labels(self):
-        if self._labels is None:
-            self._labels = self._decode(self.Y)
+        if self._labels is None:  # in X's namespace, where a scorer's predictions are
+            self._labels = seam.like(self._decode(self.Y), self.X)
         return self._labels
 
 
@@ -36,10 +39,15 @@ def split_off(X, Y, y, sample_weight, *, fraction, stratify, random_state, decod
 
     Returns the training part ``(X, Y, y, sample_weight)`` and the held-out
     :class:`ValidationSet`. Raises ValueError, in ``train_test_split``'s own
-    words first, when the split cannot be made.
+    words first, when the split cannot be made. X may be another array
+    library's (on a device): its rows are split by their positions, which
+    are drawn as for NumPy, so the split is the same.
     """
     if fraction == 0:
         raise ValueError("early_stopping=True needs validation_fraction > 0.")
+    X_device = None
+    if not (isinstance(X, np.ndarray) or hasattr(X, "toarray")):
+        X_device, X = X, np.arange(X.shape[0])[:, None]  # split positions on the host
     arrays = (X, Y, y) if sample_weight is None else (X, Y, y, sample_weight)
     try:
         parts = train_test_split(*arrays, stratify=stratify, random_state=random_state, test_size=fraction)
@@ -54,6 +62,9 @@ def split_off(X, Y, y, sample_weight, *, fraction, stratify, random_state, decod
         ) from error
     X_train, X_val, Y_train, Y_val, y_train = parts[:5]
     sw_train, sw_val = parts[6:8] if sample_weight is not None else (None, None)
+    if X_device is not None:
+        xp, device = seam.array_namespace(X_device), seam.device(X_device)
+        X_train, X_val = (xp.take(X_device, xp.asarray(p[:, 0], device=device), axis=0) for p in (X_train, X_val))
     if X_val.shape[0] < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' "

@@ -1,8 +1,14 @@
 """Shared fixtures: scikit-learn's bundled datasets, and weight comparisons."""
 
-import numpy as np
-import pytest
-from sklearn.datasets import load_digits, load_iris
+import os
+
+# scikit-learn's array API dispatch needs SciPy's own array API support, which
+# is read when SciPy is first imported: before anything below imports it
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.datasets import load_digits, load_iris  # noqa: E402
 
 # programs for the type checker (test_typing.py), not modules to import: one holds deliberate mistakes
 collect_ignore_glob = ["typing/*"]

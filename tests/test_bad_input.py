@@ -696,3 +696,29 @@ def test_parameter_fuzzing(iris, kind, capsys):
         assert np.isfinite(out).all(), settings
     capsys.readouterr()  # verbose=True prints
     assert outcomes["fitted"] > 20 and outcomes["refused"] > 20, outcomes
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("Estimator, make, words", [
+    # each sample's loss is finite (about 1e305), and only their sum overflows
+    (MLPScratchClassifier, lambda X, y: (X * 1e306, y), r"X has values too large for this network"),
+    (MLPScratchRegressor, lambda X, y: (X, (y + 1) * 1e153), r"the targets y are too large"),
+])
+def test_unweighted_losses_whose_sum_overflows_name_the_culprit(digits01, Estimator, make, words, solver):
+    """Found by the array-API work: without sample weights, the message used to fail on ``None.max()``."""
+    X, y = make(*digits01)
+    with pytest.raises(ValueError, match=words) as error:
+        Estimator(hidden_layer_sizes=(16,), solver=solver, max_iter=2, random_state=0).fit(X[:600], y[:600])
+    assert "sample weights" not in str(error.value)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_weights_of_one_are_not_blamed_for_an_overflowing_sum(digits01):
+    X, y = digits01
+    with pytest.raises(ValueError, match="X has values too large") as error:
+        MLPScratchClassifier(hidden_layer_sizes=(16,), max_iter=2, random_state=0).fit(
+            X[:600] * 1e306, y[:600], sample_weight=np.ones(600))
+    assert "sample weights" not in str(error.value)

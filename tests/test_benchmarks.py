@@ -4,6 +4,7 @@ Timings are never asserted here (the machine is shared and noisy); only that
 the scripts run, measure every contender and write their reports.
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -155,3 +156,40 @@ def test_profile_epoch_runs():
         pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
     out = run("profile_epoch.py", "16", "--top", "3")
     assert "one epoch:" in out and "function calls" in out
+
+
+def without_cuda():
+    """This environment with no CUDA device visible: a test never needs, nor uses, a GPU."""
+    return {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+
+
+def test_bench_gpu_without_cuda_says_so(tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_gpu.py"), "--out-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, env=without_cuda())
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "note: no CUDA device" in result.stderr and "measures nothing" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_train_torch_cpu_quick(tmp_path):
+    """skscratch on PyTorch's CPU tensors against its NumPy path; a GPU contender is skipped, with why."""
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("needs PyTorch")
+    out = run("bench_train.py", "--quick", "--only", "skscratch-float32", "skscratch-torch-cpu-float32",
+              "torch-cuda-float32", "--out-dir", str(tmp_path), env=without_cuda())
+    report = json.loads((tmp_path / "bench_train_quick.json").read_text())
+    (run_,) = report["runs"]
+    ours, numpy_path = run_["results"]["skscratch-torch-cpu-float32"], run_["results"]["skscratch-float32"]
+    assert ours["status"] == numpy_path["status"] == "ok"
+    assert ours["device"].startswith("torch ") and ours["device"].endswith(", cpu")
+    assert len(ours["epoch_times_s"]) == report["warmup_epochs"] + report["epochs"]
+    # the same initial weights and shuffles, in float32 in either library
+    assert ours["accuracy_pct"] == pytest.approx(numpy_path["accuracy_pct"], abs=0.5)
+    gpu = run_["results"]["torch-cuda-float32"]
+    assert gpu["status"] == "skipped" and "CUDA" in gpu["reason"]
+    assert run_["comparisons"]["s_per_epoch: skscratch-torch-cpu-float32 / skscratch-float32"] > 0
+    # in a table of their own, not in the contenders' (which the docs' figures draw)
+    contenders_table = out.split("| contender |", 1)[1].split("\n\n", 1)[0]
+    assert "skscratch-torch-cpu-float32" not in contenders_table
+    assert "| skscratch-torch-cpu-float32 | torch " in out and "| torch-cuda-float32 | skipped: " in out
+    assert [row["result"] for row in report["array_api_targets"]] == ["n/a"] * 3
