@@ -121,7 +121,7 @@ class StochasticTraining:
         self._carry_over_stopping_state()
         self.batch_size = batch_size_for(model.batch_size, X.shape[0])
         layer_units = model._layer_units()
-        self.n_threads = _parallel.training_threads(X, self.batch_size, self.params.size)
+        self.n_threads = _parallel.training_threads(X, self.batch_size, self.params.shape[0])
         self.gradient = _parallel.ShardedGradient(self.params, layer_units, self.n_threads)
         self.sample_idx = np.arange(X.shape[0])
         self.last_good = seam.copy(xp, self.params)  # the weights at the start of the current epoch
@@ -216,7 +216,7 @@ class StochasticTraining:
             # forward, loss and backward
             masks = None  # no copy of the batch's rows unless dropout hashes them
             if self.dropping:
-                masks = self._dropout_masks(idx, rows)
+                masks = self._dropout_masks(idx)
             model._n_steps += 1
             batch_loss = self.gradient(model._loss_and_gradients, X, Y, rows, sw, model._l2, masks)
             if not np.isfinite(batch_loss):
@@ -235,7 +235,7 @@ class StochasticTraining:
         end_loss = None if last is None else model._loss(seam.rows(xp, X, last[0]), seam.rows(xp, Y, last[0]), last[1])
         return float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss), end_loss
 
-    def _dropout_masks(self, idx, rows):
+    def _dropout_masks(self, idx):
         """The minibatch's dropout masks, hashed on the host, in the network's namespace."""
         xp, dtype = self.xp, seam.numpy_dtype(self.params.dtype)
         keys = None if self.row_keys is None else self.row_keys[idx]
