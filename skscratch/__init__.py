@@ -15,15 +15,18 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from numpy.typing import ArrayLike
 
     from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+    from ._gradcheck import check_gradients
     from ._persistence import load, save, to_numpy
 
-__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "load", "save", "to_numpy", "to_onnx", "__version__"]
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "check_gradients", "load", "save", "to_numpy", "to_onnx",
+           "__version__"]
 
 # The estimators and save/load are imported on first use (PEP 562), so that
 # ``import skscratch`` costs no NumPy or scikit-learn import: the ``skscratch``
 # command installs its Ctrl-C handling before those slow imports begin.
 _LAZY = {"MLPScratchClassifier": "._mlp", "MLPScratchRegressor": "._mlp",
-         "load": "._persistence", "save": "._persistence", "to_numpy": "._persistence"}
+         "load": "._persistence", "save": "._persistence", "to_numpy": "._persistence",
+         "check_gradients": "._gradcheck"}
 
 
 def __getattr__(name):

@@ -42,7 +42,8 @@ def test_every_fitted_attribute_is_documented(Estimator):
     assert documented_attributes <= fitted | {"feature_names_in_"}, documented_attributes - fitted
 
 
-@pytest.mark.parametrize("obj", [*ESTIMATORS, skscratch.save, skscratch.load, skscratch.to_numpy, skscratch.to_onnx])
+@pytest.mark.parametrize("obj", [*ESTIMATORS, skscratch.save, skscratch.load, skscratch.to_numpy, skscratch.to_onnx,
+                                 skscratch.check_gradients])
 def test_public_docstrings_have_examples(obj):
     doc = ClassDoc(obj) if inspect.isclass(obj) else NumpyDocString(obj.__doc__)
     assert doc["Examples"], f"{obj.__name__} has no Examples section"

@@ -1,0 +1,181 @@
+"""check_gradients: the backward pass against central finite differences, in float64.
+
+For a parameter w_i, the loss J seen as a function of w_i alone has the
+derivative
+
+    dJ/dw_i  ~  (J(w + h e_i) - J(w - h e_i)) / (2 h)
+
+with an error of order h^2 (Taylor: the odd terms cancel), plus the
+rounding of J, of order eps_64 * |J| / h. With h = 1e-6 in float64 both are
+about 1e-10 to 1e-12, so a correct backward pass agrees to about 1e-7 or
+better, and a wrong derivative shows at once (1e-2 or more).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+
+from . import _array_api as seam
+from . import _network
+from ._dropout import dropout_masks
+
+
+@dataclass
+class GradientCheck:
+    """What :func:`check_gradients` found: the largest relative error, and where.
+
+    Attributes
+    ----------
+    max_relative_error : float
+        ``max_i |a_i - n_i| / max(|a_i| + |n_i|, r)`` over the checked
+        parameters: ``a`` the backward pass, ``n`` the finite differences.
+        ``r = 1e6 eps_64 max(|J|, 1) / h`` (2.2e-4 for h = 1e-6 and J <= 1)
+        is the size below which a derivative is lost in the differences'
+        rounding, ``eps_64 |J| / h``: smaller ones are compared with r, not
+        with themselves, so that rounding alone stays below 1e-6.
+    layer : int
+        The layer l (1 = the first hidden layer) of the worst parameter.
+    kind : {"weight", "bias"}
+        Whether it is an entry of ``coefs_[l - 1]`` or of ``intercepts_[l - 1]``.
+    index : tuple of int
+        Its index in that array: ``(i, j)`` for a weight, ``(j,)`` for a bias.
+    analytic, numeric : float
+        The two derivatives there.
+    n_checked : int
+        How many parameters were compared.
+    loss : float
+        The loss J at the weights checked.
+    """
+
+    max_relative_error: float
+    layer: int
+    kind: str
+    index: tuple
+    analytic: float
+    numeric: float
+    n_checked: int
+    loss: float
+
+    def __float__(self):
+        return float(self.max_relative_error)
+
+
+def check_gradients(estimator, X, y, sample_weight=None, *, eps=1e-6, max_params=None, random_state=0):
+    """Compare the network's backward pass with central finite differences, in float64.
+
+    For each parameter w_i (every weight and bias, or ``max_params`` of them
+    drawn at random) the derivative of the loss J that backpropagation gives
+    is compared with ``(J(w + eps e_i) - J(w - eps e_i)) / (2 eps)``. J is
+    the loss the estimator minimises on (X, y): the mean loss weighted by
+    ``sample_weight`` and the class weights, plus the L2 term (alpha; AdamW
+    decays its weights outside the loss instead). With dropout, one fixed set
+    of masks is drawn for the whole check, so J is a smooth function of w.
+
+    The estimator is not changed: the check runs on a float64 copy, fitted
+    weights included (a fresh estimator gets the initial weights ``fit``
+    would draw from its ``random_state``).
+
+    Parameters
+    ----------
+    estimator : MLPScratchClassifier or MLPScratchRegressor
+        Fitted or not.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    sample_weight : array-like of shape (n_samples,), default=None
+    eps : float, default=1e-6
+        The step h of the central differences.
+    max_params : int, default=None
+        Check only this many parameters, drawn at random (each costs two
+        forward passes over X); all of them by default.
+    random_state : int, default=0
+        Which parameters ``max_params`` draws.
+
+    Returns
+    -------
+    GradientCheck
+        ``max_relative_error`` (also ``float(result)``) and where it is
+        largest: ``layer``, ``kind`` ("weight" or "bias"), ``index``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skscratch import MLPScratchClassifier, check_gradients
+    >>> X, y = load_iris(return_X_y=True)
+    >>> result = check_gradients(MLPScratchClassifier(hidden_layer_sizes=(5,), alpha=0.1,
+    ...                                               activation="tanh", random_state=0), X, y)
+    >>> result.max_relative_error < 1e-6
+    True
+    >>> result.kind in ("weight", "bias"), result.n_checked
+    (True, 43)
+    """
+    if not eps > 0:
+        raise ValueError(f"eps must be a positive step, got {eps!r}.")
+    model = _float64_copy(estimator)
+    X, y, sample_weight = (seam.to_host(a) for a in (X, y, sample_weight))
+    first_pass = not hasattr(model, "coefs_")
+    X, Y, _, sample_weight, _, dropout, _ = model._prepare_fit(
+        X, y, sample_weight, incremental=False, classes=None, validation=None, first_pass=first_pass)
+    layer_units = model._layer_units()
+    masks = dropout_masks(X, dropout, layer_units[1:-1], step=0, seed=0, dtype=np.dtype(np.float64))
+    params = model._get_flat_params()
+    grads = np.empty_like(params)
+
+    def loss(w):
+        params[...] = w
+        return model._loss_and_gradients(X, Y, sample_weight, grads, dropout_masks=masks)
+
+    w0 = params.copy()
+    J = loss(w0)
+    analytic = grads.copy()
+    checked = np.arange(w0.size)
+    if max_params is not None and max_params < w0.size:
+        checked = np.sort(np.random.RandomState(random_state).choice(w0.size, max_params, replace=False))
+    numeric = np.empty(checked.size)
+    for k, i in enumerate(checked):
+        step = np.zeros_like(w0)
+        step[i] = eps
+        numeric[k] = (loss(w0 + step) - loss(w0 - step)) / (2 * eps)
+    params[...] = w0
+    a = analytic[checked]
+    errors = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), resolution(J, eps))
+    worst = int(np.argmax(errors))
+    layer, kind, index = _locate(int(checked[worst]), layer_units)
+    return GradientCheck(float(errors[worst]), layer, kind, index, float(a[worst]), float(numeric[worst]),
+                         int(checked.size), float(J))
+
+
+def resolution(J, eps):
+    """The smallest derivative the differences resolve to 1e-6: their rounding, eps_64 |J| / h, times 1e6."""
+    return 1e6 * np.finfo(np.float64).eps * max(abs(J), 1.0) / eps
+
+
+def _float64_copy(estimator):
+    """A copy to check: float64, no early-stopping split, fitted weights kept (as float64)."""
+    if not hasattr(estimator, "coefs_"):
+        model = clone(estimator)
+    else:
+        model = copy.deepcopy(seam.convert_estimator(estimator, seam.to_host))
+        flat = model._get_flat_params().astype(np.float64)
+        model._set_flat_params(flat, model._layer_units())
+    model.set_params(dtype="float64", early_stopping=False, warm_start=False)
+    return model
+
+
+def _locate(i, layer_units):
+    """(layer, "weight" or "bias", index) of entry i of the flat parameter vector."""
+    n_weights = [a * b for a, b in zip(layer_units[:-1], layer_units[1:])]
+    if i < sum(n_weights):
+        for l, size in enumerate(n_weights):
+            if i < size:
+                return l + 1, "weight", tuple(int(v) for v in divmod(i, layer_units[l + 1]))
+            i -= size
+    i -= sum(n_weights)
+    for l, size in enumerate(layer_units[1:]):
+        if i < size:
+            return l + 1, "bias", (int(i),)
+        i -= size
+    raise IndexError(i)

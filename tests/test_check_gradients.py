@@ -1,0 +1,97 @@
+"""skscratch.check_gradients: the public gradient check, against every activation and output, and against a planted mistake."""
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+import skscratch
+from skscratch import MLPScratchClassifier, MLPScratchRegressor, check_gradients
+from skscratch import _activations
+
+HIDDEN = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"]
+
+
+def problem(output, n=12, seed=0):
+    """(estimator class, params, X, y) for each kind of output layer."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4))
+    if output == "binary":
+        return MLPScratchClassifier, {}, X, rng.randint(2, size=n)
+    if output == "multiclass":
+        return MLPScratchClassifier, {}, X, rng.randint(3, size=n)
+    if output == "multilabel":
+        return MLPScratchClassifier, {}, X, rng.randint(2, size=(n, 3))
+    if output == "regression":
+        return MLPScratchRegressor, {}, X, rng.normal(size=(n, 2))
+    return MLPScratchRegressor, {"loss": "poisson"}, X, rng.poisson(2.0, size=n).astype(float)
+
+
+@pytest.mark.parametrize("activation, output", list(itertools.product(
+    HIDDEN, ["binary", "multiclass", "multilabel", "regression", "poisson"])))
+def test_every_activation_and_output_passes(activation, output):
+    Estimator, params, X, y = problem(output)
+    sample_weight = np.random.RandomState(1).uniform(0.2, 3, size=len(X))
+    estimator = Estimator(hidden_layer_sizes=(5, 4), activation=activation, alpha=0.05, random_state=0, **params)
+    result = check_gradients(estimator, X, y, sample_weight)
+    assert result.max_relative_error < 1e-6, result
+    assert result.n_checked == sum((a + 1) * b for a, b in zip([4, 5, 4], [5, 4, result_outputs(output)]))
+    assert not hasattr(estimator, "coefs_")  # the estimator itself stays unfitted
+
+
+def result_outputs(output):
+    return {"binary": 1, "multiclass": 3, "multilabel": 3, "regression": 2, "poisson": 1}[output]
+
+
+def test_dropout_class_weight_and_a_fitted_float32_model():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPScratchClassifier(hidden_layer_sizes=(8, 6), dropout=[0.3, 0.2], class_weight="balanced",
+                               dtype="float32", max_iter=20, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    before = [W.copy() for W in clf.coefs_]
+    result = check_gradients(clf, X, y)
+    assert result.max_relative_error < 1e-6
+    assert clf.coefs_[0].dtype == np.float32 and all(np.array_equal(a, b) for a, b in zip(before, clf.coefs_))
+
+
+def test_a_planted_mistake_is_caught_and_located(monkeypatch):
+    X, y = load_iris(return_X_y=True)
+    estimator = MLPScratchClassifier(hidden_layer_sizes=(6,), activation="tanh", random_state=0)
+    assert check_gradients(estimator, X, y).max_relative_error < 1e-6
+
+    def wrong(A, delta, Z=None, xp=np):  # f'(z) = 1 - A (should be 1 - A^2)
+        delta *= 1.0 - A
+        return delta
+
+    monkeypatch.setitem(_activations.DERIVATIVES, "tanh", wrong)
+    result = check_gradients(estimator, X, y)
+    assert result.max_relative_error > 1e-2
+    assert result.layer == 1  # the hidden layer's derivative is wrong: only layer 1's gradient is
+    assert abs(result.analytic - result.numeric) > 1e-4
+
+
+def test_a_random_subset_of_parameters_and_the_location():
+    X, y = load_iris(return_X_y=True)
+    estimator = MLPScratchClassifier(hidden_layer_sizes=(30, 20), random_state=0)
+    result = check_gradients(estimator, X, y, max_params=25, random_state=3)
+    assert result.n_checked == 25 and result.max_relative_error < 1e-6
+    W_or_b = estimator.__class__  # noqa: F841
+    assert result.kind in ("weight", "bias") and 1 <= result.layer <= 3
+    assert len(result.index) == (2 if result.kind == "weight" else 1)
+    assert float(result) == result.max_relative_error
+
+
+def test_bad_arguments_are_refused():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="eps"):
+        check_gradients(MLPScratchClassifier(), X, y, eps=0)
+    with pytest.raises(ValueError, match="NaN"):
+        check_gradients(MLPScratchClassifier(), np.where(X > 7, np.nan, X), y)
+    clf = MLPScratchClassifier(solver="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="classes not in"):
+        check_gradients(clf, X, y + 10)
+    assert skscratch.check_gradients is check_gradients
