@@ -73,8 +73,8 @@ def namespace_of(*arrays):
 
 
 def array_namespace(array):
-    """The namespace of an array the network already holds (NumPy's for NumPy), whatever the config."""
-    if isinstance(array, np.ndarray):
+    """The namespace of an array the network already holds (NumPy's for NumPy and lists), whatever the config."""
+    if isinstance(array, np.ndarray) or not _compat().is_array_api_obj(array):
         return np
     xp = _compat().array_namespace(array)
     return np if is_numpy(xp) else xp
@@ -229,9 +229,14 @@ def dot(xp, a, b):
     return np.dot(a, b) if xp is np else xp.vecdot(a, b)
 
 
+def ravel(xp, a):
+    """``a`` as one flat vector (a view where it can be)."""
+    return a.ravel() if xp is np else xp.reshape(a, (-1,))
+
+
 def squared_norm(xp, W):
     """``sum(W**2)`` over every entry of ``W``."""
-    flat = W.ravel() if xp is np else xp.reshape(W, (-1,))
+    flat = ravel(xp, W)
     return dot(xp, flat, flat)
 
 

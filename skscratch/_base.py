@@ -260,10 +260,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         arrays = [*self.coefs_, *self.intercepts_]
         if flat is None or not self._views_are_packed(arrays, flat):
             xp = seam.array_namespace(arrays[0])
-            if xp is np:
-                flat = np.concatenate([np.ravel(a) for a in arrays])
-            else:
-                flat = xp.concat([xp.reshape(a, (-1,)) for a in arrays], axis=0)
+            flat = seam.concat(xp, [seam.ravel(xp, xp.asarray(a)) for a in arrays], axis=0)
             self._set_flat_params(flat, self._layer_units())
         return flat
 

@@ -13,14 +13,12 @@ better, and a wrong derivative shows at once (1e-2 or more).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
 
 from . import _array_api as seam
-from . import _network
 from ._dropout import dropout_masks
 
 
@@ -158,7 +156,7 @@ def _float64_copy(estimator):
     if not hasattr(estimator, "coefs_"):
         model = clone(estimator)
     else:
-        model = copy.deepcopy(seam.convert_estimator(estimator, seam.to_host))
+        model = seam.convert_estimator(estimator, seam.to_host)  # a copy that shares nothing
         flat = model._get_flat_params().astype(np.float64)
         model._set_flat_params(flat, model._layer_units())
     model.set_params(dtype="float64", early_stopping=False, warm_start=False)

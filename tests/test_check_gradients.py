@@ -77,7 +77,6 @@ def test_a_random_subset_of_parameters_and_the_location():
     estimator = MLPScratchClassifier(hidden_layer_sizes=(30, 20), random_state=0)
     result = check_gradients(estimator, X, y, max_params=25, random_state=3)
     assert result.n_checked == 25 and result.max_relative_error < 1e-6
-    W_or_b = estimator.__class__  # noqa: F841
     assert result.kind in ("weight", "bias") and 1 <= result.layer <= 3
     assert len(result.index) == (2 if result.kind == "weight" else 1)
     assert float(result) == result.max_relative_error
