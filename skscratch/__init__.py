@@ -14,11 +14,12 @@ from ._version import __version__
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from numpy.typing import ArrayLike
 
+    from ._activations import Activation
     from ._mlp import MLPScratchClassifier, MLPScratchRegressor
     from ._gradcheck import check_gradients
     from ._persistence import load, save, to_numpy
 
-__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "check_gradients", "load", "save", "to_numpy", "to_onnx",
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "Activation", "check_gradients", "load", "save", "to_numpy", "to_onnx",
            "__version__"]
 
 # The estimators and save/load are imported on first use (PEP 562), so that
@@ -26,7 +27,7 @@ __all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "check_gradients", "lo
 # command installs its Ctrl-C handling before those slow imports begin.
 _LAZY = {"MLPScratchClassifier": "._mlp", "MLPScratchRegressor": "._mlp",
          "load": "._persistence", "save": "._persistence", "to_numpy": "._persistence",
-         "check_gradients": "._gradcheck"}
+         "check_gradients": "._gradcheck", "Activation": "._activations"}
 
 
 def __getattr__(name):
@@ -48,8 +49,10 @@ def to_onnx(model: Any, X_sample: ArrayLike, *, target_opset: int | None = None)
 
     Uses skl2onnx (``pip install 'skscratch[onnx]'``), with converters for
     our estimators registered on import, so any step skl2onnx knows (a
-    StandardScaler, say) converts with them. Every activation converts,
-    gelu and the other additions included. Classifiers output ``label`` and
+    StandardScaler, say) converts with them. Every built-in activation
+    converts, gelu and the other additions included; an
+    :class:`~skscratch.Activation` of your own converts when it defines
+    ``onnx(op, Z)``, and is refused with a ValueError otherwise. Classifiers output ``label`` and
     ``probabilities`` as plain tensors (no ZipMap); labels are int64 for
     integer or boolean classes and strings for string classes.
 

@@ -14,12 +14,18 @@ Every function takes the array namespace ``xp`` (NumPy by default; see
 Where NumPy would write in place with ``out=``, ``_array_api.into`` does, and
 other namespaces return a new array: always use the returned array.
 
+A user's own activation is a subclass of ``Activation`` (forward and
+derivative written plainly, returning new arrays); ``hidden`` below gives the
+network the forward and backward functions of a name or of such an object.
+
 This module imports only NumPy (and the seam, ``_array_api``).
 """
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
-from ._array_api import as_factor, into
+from ._array_api import as_factor, astype, into
 
 
 def identity(Z, xp=np):
@@ -158,3 +164,113 @@ DERIVATIVES = {
     "elu": elu_derivative,
     "gelu": gelu_derivative,
 }
+
+
+class Activation(ABC):
+    """Base class for an activation of your own, for the hidden layers.
+
+    A subclass defines the function and its derivative, elementwise, and an
+    instance goes where a name would: ``MLPScratchClassifier(activation=Swish())``.
+    Backpropagation needs f'(z) at every unit: the network calls ``forward``
+    on the pre-activations ``Z = A @ W + b`` of a batch, keeps ``Z``, and calls
+    ``derivative(Z, A)`` on the way back, multiplying the error signal by it::
+
+        delta_{l-1} = (delta_l @ W_l^T) * f'(Z_{l-1})
+
+    Check the derivative with :func:`skscratch.check_gradients`: a mistake in
+    it shows as a relative error far above 1e-6. The tutorial
+    "Write your own activation" derives, writes and checks one.
+
+    The arrays are NumPy's, or those of the Array API library the network
+    lives in (see "GPUs and other array libraries"): write ``forward`` and
+    ``derivative`` with operators, or with the namespace of ``Z``, to serve
+    both. Neither may change ``Z`` in place. The class must be importable
+    (defined in a module, not in ``__main__``) for a pickle or joblib file
+    to load elsewhere. skscratch's safe ``.npz`` format refuses it: it stores
+    data, not code.
+
+    Methods
+    -------
+    forward(Z)
+        f(Z), an array of Z's shape (and dtype).
+    derivative(Z, A)
+        f'(Z), given Z and A = f(Z): the slope of f at each entry.
+    onnx(op, Z)
+        Optional: f written in ONNX operators, for :func:`skscratch.to_onnx`.
+        ``op(op_type, *inputs, **attributes)`` adds one node and returns
+        its output; a number among the inputs becomes a constant.
+
+    Examples
+    --------
+    Swish, f(z) = z s(z) with s the logistic sigmoid, whose slope is
+    s(z) + z s(z) (1 - s(z)) = A + s(z) (1 - A):
+
+    >>> import numpy as np
+    >>> from skscratch import Activation
+    >>> class Swish(Activation):
+    ...     def forward(self, Z):
+    ...         return Z / (1 + np.exp(-Z))
+    ...     def derivative(self, Z, A):
+    ...         s = 1 / (1 + np.exp(-Z))
+    ...         return A + s * (1 - A)
+    ...     def onnx(self, op, Z):
+    ...         return op("Mul", Z, op("Sigmoid", Z))
+    >>> swish = Swish()
+    >>> swish
+    Swish()
+    >>> swish.forward(np.array([-1.0, 0.0, 2.0])).round(4)
+    array([-0.2689,  0.    ,  1.7616])
+    """
+
+    @abstractmethod
+    def forward(self, Z):
+        """f(Z), elementwise: a new array of Z's shape."""
+
+    @abstractmethod
+    def derivative(self, Z, A):
+        """f'(Z), elementwise, given Z and A = f(Z): a new array of Z's shape."""
+
+    def onnx(self, op, Z):
+        """f in ONNX operators (optional); without it, ``to_onnx`` refuses the model."""
+        raise NotImplementedError(
+            f"{self!r} has no ONNX form: define {type(self).__name__}.onnx(op, Z), e.g. "
+            'return op("Mul", Z, op("Sigmoid", Z)) for z * sigmoid(z), to convert it to ONNX'
+        )
+
+    def __repr__(self):
+        args = ", ".join(f"{key}={value!r}" for key, value in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+    # the network's view of it: in the registries' form, with shape and dtype kept
+
+    def _forward(self, Z, xp=np):
+        return self._checked(self.forward(Z), Z, "forward", xp)
+
+    def _backward(self, A, delta, Z, xp=np):
+        delta *= self._checked(self.derivative(Z, A), Z, "derivative", xp)
+        return delta
+
+    def _checked(self, out, Z, method, xp):
+        """``out``, which must have Z's shape, in Z's dtype (a float64 result in a float32 network)."""
+        if type(out) is not type(Z):
+            raise TypeError(f"{self!r}.{method} returned a {_type_name(out)} for Z of type {_type_name(Z)}; "
+                            "write it with Z's own operations (see skscratch.Activation)")
+        if out.shape != Z.shape:
+            raise ValueError(f"{self!r}.{method} returned shape {tuple(out.shape)} for Z of shape "
+                             f"{tuple(Z.shape)}; it must work elementwise")
+        return out if out.dtype == Z.dtype else astype(xp, out, Z.dtype)
+
+
+def _type_name(a):
+    return f"{type(a).__module__}.{type(a).__qualname__}"
+
+
+def hidden(activation):
+    """``(f, backward, keeps_Z)``: the hidden layers' activation, from its name or an ``Activation``.
+
+    ``f(Z, xp)`` returns A; ``backward(A, delta, Z, xp)`` returns delta * f'(Z);
+    ``keeps_Z`` says whether the backward pass needs the pre-activation Z.
+    """
+    if isinstance(activation, Activation):
+        return activation._forward, activation._backward, True
+    return ACTIVATIONS[activation], DERIVATIVES[activation], activation in NEEDS_PREACTIVATION

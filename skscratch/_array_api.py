@@ -224,6 +224,11 @@ def as_factor(xp, mask, dtype):
     return mask if xp is np else xp.astype(mask, dtype)
 
 
+def astype(xp, a, dtype):
+    """``a`` cast to ``dtype``, in its namespace."""
+    return a.astype(dtype) if xp is np else xp.astype(a, dtype)
+
+
 def dot(xp, a, b):
     """The dot product of two vectors: ``np.dot`` (BLAS) for NumPy, ``vecdot`` elsewhere."""
     return np.dot(a, b) if xp is np else xp.vecdot(a, b)

@@ -44,6 +44,7 @@ except ImportError:  # older scikit-learn: no callbacks, everything else works
 
 from . import _array_api as seam
 from . import _guards, _network, _optimizers, _validation
+from ._activations import Activation
 from ._dropout import dropout_rates
 from ._lbfgs import fit_lbfgs
 from ._optimizers import SGD, Adam, AdamW
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
 
 # the types the public API is annotated with
 MatrixLike = Union["ArrayLike", "spmatrix", "sparray"]  # X: dense, a DataFrame, or SciPy sparse
-Activation = Literal["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"]
+ActivationName = Literal["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"]
 Solver = Literal["lbfgs", "sgd", "adam", "adamw"]
 Schedule = Literal["constant", "invscaling", "adaptive", "cosine"]
 DType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64]]
@@ -119,7 +120,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"})],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"}), Activation],
         "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],

@@ -7,12 +7,14 @@ docstring test all read the same text.
 
 PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"}, \
-            default="relu"
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"} \
+            or Activation, default="relu"
         Activation of the hidden layers: f(x) = x, 1 / (1 + exp(-x)),
         tanh(x) or max(0, x), as in scikit-learn; and, beyond it,
         "leaky_relu" max(x, 0.01 x), "elu" (x if x > 0 else exp(x) - 1) and
-        "gelu" x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+        "gelu" x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). Or your own:
+        an instance of a subclass of :class:`skscratch.Activation`, which
+        defines ``forward(Z)`` and ``derivative(Z, A)``.
     solver : {"lbfgs", "sgd", "adam", "adamw"}, default="adam"
         "lbfgs" is SciPy's quasi-Newton L-BFGS-B on the full batch; "sgd" is
         stochastic gradient descent with momentum; "adam" is Adam. Adam suits

@@ -31,7 +31,9 @@ from ._docs import fill_docstring
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
-    from ._base import Activation, DType, MatrixLike, Schedule, Self, Solver
+    from ._activations import Activation
+    from ._base import ActivationName, DType, MatrixLike, Schedule, Self, Solver
+
 
 def _arguments(local_variables):
     """A constructor's arguments, from its ``locals()``."""
@@ -109,7 +111,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     def __init__(
         self,
         hidden_layer_sizes: int | Sequence[int] = (100,),
-        activation: Activation = "relu",
+        activation: ActivationName | Activation = "relu",
         *,
         solver: Solver = "adam",
         alpha: float = 0.0001,
@@ -478,7 +480,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         self,
         loss: Literal["squared_error", "poisson"] = "squared_error",
         hidden_layer_sizes: int | Sequence[int] = (100,),
-        activation: Activation = "relu",
+        activation: ActivationName | Activation = "relu",
         *,
         solver: Solver = "adam",
         alpha: float = 0.0001,

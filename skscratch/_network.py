@@ -31,7 +31,7 @@ does its own way (``out=``) is in ``_array_api``, the seam.
 import numpy as np
 
 from . import _array_api as seam
-from ._activations import ACTIVATIONS, DERIVATIVES, NEEDS_PREACTIVATION
+from ._activations import ACTIVATIONS, hidden
 from ._losses import LOSSES
 
 
@@ -101,9 +101,10 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
             dropout_masks=None, undropped=None, xp=np):
     """Forward pass. Returns the list ``[A_0 = X, A_1, ..., A_L = P]``.
 
-    ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it. If
+    ``X`` may be a SciPy sparse matrix: only ``X @ W`` touches it. The hidden
+    ``activation`` is a name or an ``Activation`` of the user's. If
     ``preactivations`` is a list, it receives ``Z_l`` of each hidden layer
-    whose activation's derivative needs it (GELU), None for the others.
+    whose activation's derivative needs it (GELU, a user's), None for the others.
 
     Dropout (training only): ``dropout_masks`` holds, per hidden layer, None
     or an array of 0 and 1 / (1 - p) ("inverted dropout": the kept units are
@@ -113,12 +114,13 @@ def forward(X, coefs, intercepts, activation, out_activation, preactivations=Non
     """
     activations = [X]
     last = len(coefs) - 1
+    f_hidden, _, keeps_Z = hidden(activation)
     for l, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         Z = activations[-1] @ W  # Z_l = A_{l-1} W_l + b_l
         Z += b
         if preactivations is not None and l != last:
-            preactivations.append(seam.copy(xp, Z) if activation in NEEDS_PREACTIVATION else None)
-        f = ACTIVATIONS[out_activation if l == last else activation]
+            preactivations.append(seam.copy(xp, Z) if keeps_Z else None)
+        f = ACTIVATIONS[out_activation] if l == last else f_hidden
         A = f(Z, xp)  # A_l = f(Z_l), in place on NumPy
         mask = dropout_masks[l] if dropout_masks is not None and l != last else None
         if undropped is not None and l != last:
@@ -165,8 +167,10 @@ def loss_and_gradients(
         W_l of shape (fan_in, fan_out) and b_l of shape (fan_out,).
     coef_grads, intercept_grads : lists of ndarray
         Same shapes; overwritten with dJ/dW_l and dJ/db_l.
-    activation, out_activation : str
-        Keys of ``ACTIVATIONS``; ``out_activation`` also picks the loss.
+    activation : str or Activation
+        The hidden layers': a key of ``ACTIVATIONS`` or a user's ``Activation``.
+    out_activation : str
+        A key of ``ACTIVATIONS``; it also picks the loss.
     alpha : float
         L2 penalty strength.
     sample_weight : ndarray of shape (n_samples,) or None
@@ -199,6 +203,7 @@ def loss_and_gradients(
     loss = objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S, xp)
 
     # backward
+    f_prime = hidden(activation)[1]  # delta * f'(Z), in place on NumPy
     delta = ACTIVATIONS[out_activation](Z_out, xp)  # P = g(Z_L), in place: Z_L is not needed again
     delta -= Y  # P - Y = dloss/dZ_L, the same for every canonical pair
     # delta_L = dJ/dZ_L = s (P - Y) / S: scaling it here scales every gradient below
@@ -216,5 +221,5 @@ def loss_and_gradients(
             if undropped[l - 1] is not None:  # the layer's output went through a mask
                 delta *= dropout_masks[l - 1]
                 A = undropped[l - 1]
-            delta = DERIVATIVES[activation](A, delta, preactivations[l - 1], xp)
+            delta = f_prime(A, delta, preactivations[l - 1], xp)
     return float(loss)

@@ -8,6 +8,7 @@ MLP, for every activation, the ones scikit-learn lacks included.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._activations import Activation
 from ._array_api import to_host
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._persistence import to_numpy
@@ -54,6 +55,8 @@ class _Graph:
 
     def activation(self, kind, Z):
         """The nodes of activation ``kind`` applied to Z (gelu's tanh form spelled out)."""
+        if isinstance(kind, Activation):
+            return self.user_activation(kind, Z)
         if kind in SIMPLE_OPS:
             return self.node(SIMPLE_OPS[kind], [Z])
         if kind == "leaky_relu":
@@ -67,6 +70,17 @@ class _Graph:
             half_z = self.node("Mul", [Z, self.constant(0.5)])
             return self.node("Mul", [half_z, self.node("Add", [tanh, self.constant(1.0)])])
         raise ValueError(f"No ONNX form for activation {kind!r}.")
+
+    def user_activation(self, activation, Z):
+        """A user's ``Activation``, from its ``onnx(op, Z)``: ``op`` adds a node, numbers become constants."""
+        def op(op_type, *inputs, **attributes):
+            names = [x if isinstance(x, str) else self.constant(x) for x in inputs]
+            return self.node(op_type, names, **attributes)
+
+        try:
+            return activation.onnx(op, Z)
+        except NotImplementedError as exc:
+            raise ValueError(f"Cannot convert activation={activation!r} to ONNX: {exc}") from None
 
     def forward(self, model, X):
         """The network's output (after the output activation)."""

@@ -61,7 +61,8 @@ def encode(value, where):
         return {"random_state": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
     raise ValueError(
         f"Cannot save {where}={value!r} in the safe format, which stores data, not code "
-        "or objects. Set it to a plain value (for scoring: a scorer's name), or save with joblib."
+        "or objects. Set it to a plain value (for scoring: a scorer's name; for activation: a built-in "
+        "activation's name), or save with joblib."
     )
 
 

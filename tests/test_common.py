@@ -11,6 +11,8 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
+from user_activations import Swish
+
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
 
 # Only checks that cannot apply may skip: the decision_function multilabel
@@ -37,6 +39,8 @@ ESTIMATORS = [
     # "balanced" needs all of y, so partial_fit refuses it: lbfgs has no partial_fit
     MLPScratchClassifier(solver="lbfgs", activation="leaky_relu", class_weight="balanced",
                          max_iter=50, random_state=0),
+    # an activation of the user's own (skscratch.Activation), written with Z's namespace
+    MLPScratchClassifier(activation=Swish(), random_state=0),
     MLPScratchRegressor(random_state=0),
     MLPScratchRegressor(solver="adamw", activation="elu", max_grad_norm=1.0, dropout=0.1, random_state=0),
     MLPScratchRegressor(solver="lbfgs", random_state=0),

@@ -43,7 +43,7 @@ def test_every_fitted_attribute_is_documented(Estimator):
 
 
 @pytest.mark.parametrize("obj", [*ESTIMATORS, skscratch.save, skscratch.load, skscratch.to_numpy, skscratch.to_onnx,
-                                 skscratch.check_gradients])
+                                 skscratch.check_gradients, skscratch.Activation])
 def test_public_docstrings_have_examples(obj):
     doc = ClassDoc(obj) if inspect.isclass(obj) else NumpyDocString(obj.__doc__)
     assert doc["Examples"], f"{obj.__name__} has no Examples section"
