@@ -9,7 +9,7 @@ from numpydoc.docscrape import ClassDoc, NumpyDocString
 from sklearn.datasets import load_iris
 
 import skscratch
-from skscratch import MLPScratchClassifier, MLPScratchRegressor
+from skscratch import MLPScratchClassifier, MLPScratchRegressor, tracking
 
 ESTIMATORS = [MLPScratchClassifier, MLPScratchRegressor]
 
@@ -43,7 +43,8 @@ def test_every_fitted_attribute_is_documented(Estimator):
 
 
 @pytest.mark.parametrize("obj", [*ESTIMATORS, skscratch.save, skscratch.load, skscratch.to_numpy, skscratch.to_onnx,
-                                 skscratch.check_gradients, skscratch.Activation])
+                                 skscratch.check_gradients, skscratch.Activation, tracking.MLflowLogger,
+                                 tracking.TensorBoardLogger, tracking.log_history])
 def test_public_docstrings_have_examples(obj):
     doc = ClassDoc(obj) if inspect.isclass(obj) else NumpyDocString(obj.__doc__)
     assert doc["Examples"], f"{obj.__name__} has no Examples section"
