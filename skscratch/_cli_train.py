@@ -5,6 +5,8 @@ mistake never costs an hour of training: the output file, the data (rows,
 classes, the validation split) and the memory the network needs. Then
 training runs one ``partial_fit`` per epoch, which also lets Ctrl-C and a
 diverging loss stop it cleanly, and the model is saved with Ctrl-C held.
+With ``--animate``, a :class:`skscratch.plotting.TrainingRecorder` takes a
+snapshot after every epoch, and the animation is written after the model.
 """
 
 import math
@@ -20,10 +22,12 @@ from ._cli_entry import current_ctrl_c
 from ._cli_files import CommandError, check_output, load_images
 
 DONE, DIVERGED, INTERRUPTED = "done", "diverged", "interrupted"
+ANIMATION_FPS = 5  # epochs a second, for --animate
 
 
 def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate=1e-3, solver="adam",
-          activation="relu", alpha=1e-4, dropout=0.0, validation_fraction=0.1, seed=0, stream=sys.stdout):
+          activation="relu", alpha=1e-4, dropout=0.0, validation_fraction=0.1, seed=0, animate=None,
+          stream=sys.stdout):
     """Train a classifier epoch by epoch, printing progress, and save it to ``out``.
 
     A share of the training images (``validation_fraction``) is held out to
@@ -34,6 +38,8 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate
     - If the loss blows up, training stops and the model of the last good
       epoch is saved, with a one-line warning on stderr; a blow-up in the
       first epoch leaves nothing to save, which is an error.
+    - With ``animate``, the animation of the epochs that ran is written
+      after the model, in these cases too.
 
     Parameters
     ----------
@@ -48,6 +54,10 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate
         Images per minibatch: 128 by default, or all of them when fewer.
     validation_fraction : float, default=0.1
         Share of the images held out for validation; 0 holds out none.
+    animate : str or path-like, optional
+        Where to write an animation of training (.gif, or .mp4 with
+        ffmpeg): the first layer's weights as images and the learning
+        curves, a frame per epoch. Needs matplotlib, and square images.
     stream : file-like, default=sys.stdout
         Where the progress goes.
 
@@ -68,16 +78,19 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate
     from ._mlp import MLPScratchClassifier
 
     check_output(out, inputs=data.split(","))
+    if animate is not None:
+        _check_animation(animate, out, data)
     X, y, classes, validation = _training_data(data, validation_fraction, seed, stream)
     batch_size = _batch_size(batch_size, len(X))
     check_memory([X.shape[1], *hidden, len(classes)], batch_size, len(validation[0]) if validation else 0)
+    recorder = None if animate is None else _recorder(X.shape[1], data)
 
     model = MLPScratchClassifier(hidden_layer_sizes=hidden, batch_size=batch_size, learning_rate_init=learning_rate,
                                  solver=solver, activation=activation, alpha=alpha, dropout=dropout,
                                  dtype=np.float32, random_state=np.random.RandomState(seed))
     print(f"Training a {X.shape[1]}-{'-'.join(map(str, hidden))}-{len(classes)} network on {len(X)} images"
           + (f", validating on {len(validation[0])}." if validation else "."), file=stream, flush=True)
-    outcome, epochs_done, whole = _train_epochs(model, X, y, classes, validation, epochs, stream)
+    outcome, epochs_done, whole = _train_epochs(model, X, y, classes, validation, epochs, stream, recorder)
     if outcome == DIVERGED:
         advice = f"try a smaller --learning-rate (now {learning_rate:g})"
         if epochs_done == 0:
@@ -90,6 +103,8 @@ def train(data, out, *, hidden=(128,), epochs=20, batch_size=None, learning_rate
             raise KeyboardInterrupt  # before the network existed: nothing to save
         print(f"Interrupted after {epochs_done} full epoch(s): saving the model as it is.", file=stream)
     _save(model, out, stream)
+    if recorder is not None:
+        _write_animation(recorder, animate, stream)
     return model, outcome
 
 
@@ -262,8 +277,8 @@ def last_loss(model):
     return curve[-1] if curve else math.nan
 
 
-def _train_epochs(model, X, y, classes, validation, epochs, stream):
-    """Train epoch by epoch, a line of progress each.
+def _train_epochs(model, X, y, classes, validation, epochs, stream, recorder=None):
+    """Train epoch by epoch, a line of progress each, and a snapshot each for ``recorder``, if any.
 
     Returns
     -------
@@ -283,10 +298,14 @@ def _train_epochs(model, X, y, classes, validation, epochs, stream):
             if outcome != DONE:
                 return outcome, epochs_done, whole
             epochs_done = epoch
+            with current_ctrl_c().held():  # an epoch done is an epoch recorded
+                accuracy = model.score(*validation) if validation else None
+                if recorder is not None:
+                    recorder.record(model, val_score=accuracy)
             elapsed = time.perf_counter() - start
             line = f"epoch {epoch:3d}/{epochs}  loss {last_loss(model):.4f}"
             if validation:
-                line += f"  val acc {model.score(*validation):.4f}"
+                line += f"  val acc {accuracy:.4f}"
             line += f"  {elapsed:6.1f}s  ETA {elapsed / epoch * (epochs - epoch):5.1f}s"
             print(line, file=stream, flush=True)
     except KeyboardInterrupt:
@@ -305,3 +324,46 @@ def _save(model, out, stream):
         except OSError as exc:
             raise CommandError(f"cannot save the model to {out}: {exc.strerror or exc}") from exc
         print(f"Saved the model to {out}", file=stream, flush=True)
+
+
+# ----------------------------------------------------------------------
+# --animate
+
+
+def _check_animation(path, out, data):
+    """Refuse, before any work, an animation that could not be written: its file, its format, matplotlib."""
+    from .plotting import _movie_writer
+
+    if Path(path).resolve() == Path(out).resolve():
+        raise CommandError(f"--animate and --out both name {path}; give the animation a file of its own")
+    check_output(path, inputs=[*data.split(","), out], example="training.gif")
+    try:
+        _movie_writer(path, fps=ANIMATION_FPS)
+    except (ValueError, ImportError, RuntimeError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _recorder(n_pixels, data):
+    """The recorder of --animate, which draws each hidden unit's weights as a square image."""
+    from .plotting import TrainingRecorder
+
+    if math.isqrt(n_pixels) ** 2 != n_pixels:
+        raise CommandError(f"--animate draws the weights as square images, but the images of {data} have "
+                           f"{n_pixels} pixels, not a square number; train without --animate")
+    return TrainingRecorder()
+
+
+def _write_animation(recorder, path, stream):
+    """Write what ``recorder`` recorded (nothing, when no epoch finished)."""
+    from .plotting import TrainingAnimation
+
+    n = len(recorder)
+    if not n:
+        print(f"No epoch finished, so no animation is written to {path}.", file=stream, flush=True)
+        return
+    print(f"Writing the animation of {n} epoch(s) to {path}", file=stream, flush=True)
+    try:
+        TrainingAnimation.from_recorder(recorder).save(path, fps=ANIMATION_FPS)
+    except OSError as exc:
+        raise CommandError(f"cannot write the animation to {path}: {exc.strerror or exc} (the model is saved)") from exc
+    print(f"Wrote the animation of {n} epoch(s) to {path}", file=stream, flush=True)

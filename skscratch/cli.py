@@ -250,6 +250,10 @@ def _add_train(commands, data_help):
                               help="share of the training images held out to report accuracy, in [0, 1) "
                               "(default 0.1)")
     train_parser.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    train_parser.add_argument("--animate", type=_file_name, default=None, metavar="FILE",
+                              help="also write an animation of training, a frame per epoch: the first layer's "
+                              "weights as images and the learning curves (.gif, or .mp4 with ffmpeg; needs "
+                              "matplotlib); written after the model, also after Ctrl-C or a blow-up")
 
 
 # ----------------------------------------------------------------------
@@ -307,7 +311,7 @@ def _run(args):
         _, outcome = train(args.data, args.out, hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
                            learning_rate=args.learning_rate, solver=args.solver, activation=args.activation,
                            alpha=args.alpha, dropout=args.dropout, validation_fraction=args.validation_fraction,
-                           seed=args.seed)
+                           seed=args.seed, animate=args.animate)
         return _OUTCOME_STATUS[outcome]
     if args.command == "evaluate":
         evaluate(args.model, args.data)

@@ -11,18 +11,30 @@ with ``plot``; it keeps the matplotlib objects it made (``figure_``,
   labels, mistakes in red;
 - :class:`HiddenUnitsDisplay`: the first layer's weights drawn as images,
   what each hidden unit looks for;
+- :class:`TrainingAnimation`: both of these, epoch by epoch, saved as a GIF
+  or an MP4; a :class:`TrainingRecorder` takes the snapshots while the
+  network trains (a scikit-learn callback, or a call after each
+  ``partial_fit``);
 - :class:`~sklearn.metrics.ConfusionMatrixDisplay`, scikit-learn's own,
   works on our classifiers as it is.
 """
 
 from __future__ import annotations
 
+import numbers
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from ._array_api import to_host
+from ._file_access import write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,7 +42,18 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from typing_extensions import Self
 
-__all__ = ["ConfusionMatrixDisplay", "HiddenUnitsDisplay", "PredictionGridDisplay", "TrainingHistoryDisplay"]
+__all__ = ["ConfusionMatrixDisplay", "HiddenUnitsDisplay", "PredictionGridDisplay", "TrainingAnimation",
+           "TrainingHistoryDisplay", "TrainingRecorder"]
+
+
+def _pyplot():
+    """matplotlib.pyplot, or an ImportError that says how to get matplotlib."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError('skscratch.plotting draws with matplotlib, which is not installed: '
+                          'pip install "skscratch[plot]"') from exc
+    return plt
 
 
 def _final_estimator(estimator):
@@ -38,12 +61,25 @@ def _final_estimator(estimator):
 
 
 def _square_side(n_features, image_shape):
+    """The (rows, cols) of an input image: ``image_shape`` if given, else a square."""
     if image_shape is not None:
-        return tuple(image_shape)
+        rows, cols = image_shape
+        if rows * cols != n_features:
+            raise ValueError(f"image_shape {tuple(image_shape)} holds {rows * cols} pixels, but there are "
+                             f"{n_features} features")
+        return rows, cols
     side = int(round(np.sqrt(n_features)))
     if side * side != n_features:
         raise ValueError(f"{n_features} features are not a square image; pass image_shape=(rows, cols).")
     return side, side
+
+
+def _score_name(model):
+    """What the model's validation score measures: "validation accuracy", "validation R²", ..."""
+    scoring = getattr(model, "scoring", None)
+    return ("validation loss" if scoring == "loss" else
+            f"validation {scoring}" if isinstance(scoring, str) else
+            "validation accuracy" if hasattr(model, "classes_") else "validation R²")
 
 
 def _grid(n):
@@ -96,16 +132,12 @@ class TrainingHistoryDisplay:
             train_loss = history["train_loss"].to_numpy()
         else:
             train_loss, val = np.asarray(model.loss_curve_), getattr(model, "validation_scores_", None)
-        scoring = getattr(model, "scoring", None)
-        name = ("validation loss" if scoring == "loss" else
-                f"validation {scoring}" if isinstance(scoring, str) else
-                "validation accuracy" if hasattr(model, "classes_") else "validation R²")
-        return cls(train_loss, None if val is None else np.asarray(val, dtype=float), name).plot(ax=ax)
+        return cls(train_loss, None if val is None else np.asarray(val, dtype=float),
+                   _score_name(model)).plot(ax=ax)
 
     def plot(self, ax: Axes | None = None) -> Self:
         """Draw; returns self."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots()
         epochs = np.arange(1, len(self.train_loss) + 1)
@@ -175,8 +207,7 @@ class PredictionGridDisplay:
 
     def plot(self, fig: Figure | None = None) -> Self:
         """Draw; returns self."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         rows, cols = _grid(len(self.images))
         fig = fig or plt.figure(figsize=(1.6 * cols, 1.8 * rows), layout="constrained")
         axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
@@ -238,8 +269,7 @@ class HiddenUnitsDisplay:
 
     def plot(self, fig: Figure | None = None) -> Self:
         """Draw; returns self."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         n_units = self.weights.shape[1]
         rows, cols = _grid(n_units)
         fig = fig or plt.figure(figsize=(1.3 * cols, 1.4 * rows), layout="constrained")
@@ -254,3 +284,430 @@ class HiddenUnitsDisplay:
                 ax.set_title(f"unit {j}", fontsize=7)
         self.axes_, self.figure_ = axes[:n_units], fig
         return self
+
+
+# ----------------------------------------------------------------------
+# training, epoch by epoch
+
+
+class TrainingRecorder:
+    """Snapshots of a network after every epoch, for :class:`TrainingAnimation`.
+
+    After each epoch it keeps the incoming weights of the first ``n_units``
+    hidden units (``coefs_[0][:, :n_units]``, copied to NumPy on the host,
+    wherever the network trains) and the epoch's training loss and
+    validation score. It records in two ways:
+
+    - as a scikit-learn callback (scikit-learn >= 1.9):
+      ``estimator.set_callbacks(recorder)``, then ``fit`` or ``partial_fit``.
+      Every epoch of the stochastic solvers is recorded; L-BFGS has no
+      epochs, so it records nothing.
+    - by hand, with any scikit-learn version: ``recorder.record(estimator)``
+      after each ``partial_fit``.
+
+    A recording follows one estimator and its own count of epochs (the
+    ``epoch`` column of ``history_``). Another estimator, or a fit that
+    starts afresh (its epochs counted from 1 again), starts a new recording;
+    ``partial_fit`` and fits with ``warm_start=True`` carry on the current
+    one. So a recorder set on an estimator that is fitted twice holds the
+    second fit, and one set on the estimator of a search holds the last fit.
+
+    Parameters
+    ----------
+    n_units : int, default=16
+        How many hidden units to keep. Memory grows by ``n_features *
+        n_units`` numbers an epoch; the weights of the other units are not
+        copied.
+
+    Attributes
+    ----------
+    epochs : list of int
+        The estimator's number of each recorded epoch.
+    weights : list of ndarray of shape (n_features, min(n_units, n_hidden))
+        The first layer's weights at the end of each recorded epoch.
+    train_loss : list of float
+        The training loss of each recorded epoch.
+    val_score : list of float
+        The validation score of each recorded epoch, NaN where there is none.
+    score_name : str
+        What ``val_score`` measures, such as "validation accuracy".
+
+    See Also
+    --------
+    TrainingAnimation : Draws the recording, a frame per epoch.
+
+    Examples
+    --------
+    After each ``partial_fit``:
+
+    >>> from sklearn.datasets import load_digits
+    >>> from skscratch import MLPScratchClassifier
+    >>> from skscratch.plotting import TrainingRecorder
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPScratchClassifier((16,), random_state=0)
+    >>> recorder = TrainingRecorder(n_units=9)
+    >>> for epoch in range(3):
+    ...     recorder.record(clf.partial_fit(X / 16, y, classes=range(10)))
+    >>> recorder
+    TrainingRecorder(n_units=9, 3 epochs recorded)
+    >>> recorder.epochs, recorder.weights[-1].shape
+    ([1, 2, 3], (64, 9))
+
+    As a callback (scikit-learn >= 1.9), with early stopping: a frame for
+    every epoch that ran.
+
+    >>> clf = MLPScratchClassifier((16,), max_iter=100, early_stopping=True, n_iter_no_change=2, random_state=0)
+    >>> clf = clf.set_callbacks(recorder).fit(X / 16, y)
+    >>> clf.n_iter_ < 100, len(recorder) == clf.n_iter_, recorder.score_name
+    (True, True, 'validation accuracy')
+    """
+
+    def __init__(self, n_units: int = 16) -> None:
+        if not isinstance(n_units, (int, np.integer)) or isinstance(n_units, bool) or n_units < 1:
+            raise ValueError(f"n_units must be a whole number, 1 or more, got {n_units!r}")
+        self.n_units = int(n_units)
+        self._start()
+
+    def _start(self) -> None:
+        """Forget what was recorded."""
+        self.epochs: list[int] = []
+        self.weights: list[np.ndarray] = []
+        self.train_loss: list[float] = []
+        self.val_score: list[float] = []
+        self.score_name = "validation score"
+        self._model: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __repr__(self) -> str:
+        return f"TrainingRecorder(n_units={self.n_units}, {len(self)} epochs recorded)"
+
+    def record(self, estimator: Any, *, val_score: float | None = None) -> None:
+        """Record the epoch the estimator has just trained.
+
+        Recording the same epoch again replaces its snapshot. Another
+        estimator, or an epoch before the last one recorded (a fit that
+        started afresh), starts a new recording.
+
+        Parameters
+        ----------
+        estimator : MLPScratchClassifier, MLPScratchRegressor or Pipeline
+            The model after an epoch. (scikit-learn's own MLPs work too.)
+        val_score : float, optional
+            The epoch's validation score, when you compute it yourself;
+            by default the estimator's own (its ``history_``), if any.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skscratch import MLPScratchRegressor
+        >>> from skscratch.plotting import TrainingRecorder
+        >>> X, y = load_digits(return_X_y=True)
+        >>> reg, recorder = MLPScratchRegressor(hidden_layer_sizes=(8,), random_state=0), TrainingRecorder()
+        >>> recorder.record(reg.partial_fit(X[:1000] / 16, y[:1000]), val_score=reg.score(X[1000:] / 16, y[1000:]))
+        >>> recorder.epochs, recorder.score_name, recorder.val_score[0] < 1
+        ([1], 'validation R²', True)
+        """
+        model = _final_estimator(estimator)
+        check_is_fitted(model, "coefs_")
+        epoch, train_loss, own_score = _last_epoch(model)
+        weights = np.array(to_host(model.coefs_[0][:, : self.n_units]), copy=True)
+        if self.epochs and (id(model) != self._model or epoch < self.epochs[-1]
+                            or weights.shape != self.weights[-1].shape):
+            self._start()  # another estimator, or a fresh fit
+        elif self.epochs and epoch == self.epochs[-1]:
+            for recorded in (self.epochs, self.weights, self.train_loss, self.val_score):
+                recorded.pop()
+        self._model = id(model)  # its identity, not a reference: the recorder keeps no estimator alive
+        self.epochs.append(int(epoch))
+        self.weights.append(weights)
+        self.train_loss.append(float(train_loss))
+        self.val_score.append(float(own_score if val_score is None else val_score))
+        self.score_name = _score_name(model)
+
+    # scikit-learn's callback API: the fit is a task, each of its epochs a subtask named "epoch"
+
+    def setup(self, estimator: Any, context: Any) -> None:
+        """scikit-learn's callback hook as a fit begins: nothing to do."""
+
+    def on_fit_task_begin(self, estimator: Any, context: Any) -> None:
+        """scikit-learn's callback hook as a task begins: nothing to do."""
+
+    def on_fit_task_end(self, estimator: Any, context: Any) -> bool:
+        """scikit-learn's callback hook as a task ends: record it if it is an epoch; never stop training."""
+        if context.task_name == "epoch":
+            self.record(estimator)
+        return False
+
+    def teardown(self, estimator: Any, context: Any) -> None:
+        """scikit-learn's callback hook as a fit ends: nothing to do."""
+
+
+def _last_epoch(model):
+    """(number, training loss, validation score or NaN) of the model's last epoch."""
+    rows = getattr(model, "_history", None)  # skscratch's history_, without building its DataFrame
+    if rows:
+        row = rows[-1]
+        return row["epoch"], row["train_loss"], row.get("val_score", np.nan)
+    curve = getattr(model, "loss_curve_", None)
+    if not curve:
+        raise ValueError(f"{type(model).__name__} has trained no epoch yet: record after fit or partial_fit")
+    scores = getattr(model, "validation_scores_", None)
+    return len(curve), curve[-1], scores[-1] if scores else np.nan
+
+
+class TrainingAnimation:
+    """Training, epoch by epoch: the first layer's weights and the learning curves, as a GIF or MP4.
+
+    Each frame, titled "epoch k", shows the weights of the recorded hidden
+    units as images, drawn as :class:`HiddenUnitsDisplay` draws them but on
+    one color scale for the whole animation, beside the learning curves up
+    to that epoch, drawn as :class:`TrainingHistoryDisplay` draws them, on
+    axes that fit the whole run. One frame per recorded epoch.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_frames, n_features, n_units)
+        The first layer's weights after each epoch.
+    train_loss : array-like of shape (n_frames,)
+    val_score : array-like of shape (n_frames,), optional
+        NaN where an epoch has none; None, or all NaN, draws no score.
+    epochs : array-like of int of shape (n_frames,), optional
+        The number of each frame's epoch; 1, 2, ... by default.
+    image_shape : (rows, cols), optional
+        The shape of an input image; a square by default.
+    score_name : str, default="validation score"
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+        The figure the frames are drawn on (after ``plot`` or ``save``).
+    units_ : HiddenUnitsDisplay
+        Its left part: the weights as images.
+    curves_ : TrainingHistoryDisplay
+        Its right part: the learning curves.
+
+    See Also
+    --------
+    TrainingRecorder : Records the frames while a network trains.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from sklearn.datasets import load_digits
+    >>> from skscratch import MLPScratchClassifier
+    >>> from skscratch.plotting import TrainingAnimation, TrainingRecorder
+    >>> X, y = load_digits(return_X_y=True)
+    >>> recorder = TrainingRecorder(n_units=4)
+    >>> clf = MLPScratchClassifier((16,), random_state=0)
+    >>> for epoch in range(3):
+    ...     _ = clf.partial_fit(X[:1200] / 16, y[:1200], classes=range(10))
+    ...     recorder.record(clf, val_score=clf.score(X[1200:] / 16, y[1200:]))
+    >>> animation = TrainingAnimation.from_recorder(recorder)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     animation.save(Path(folder) / "training.gif", fps=2)
+    ...     Image.open(Path(folder) / "training.gif").n_frames
+    3
+    >>> animation.figure_.get_suptitle()
+    'epoch 3'
+    """
+
+    def __init__(self, weights: ArrayLike, train_loss: ArrayLike, val_score: ArrayLike | None = None, *,
+                 epochs: ArrayLike | None = None, image_shape: tuple[int, int] | None = None,
+                 score_name: str = "validation score") -> None:
+        self.weights = np.asarray(weights, dtype=float)
+        if not len(self.weights):
+            raise ValueError("no epochs recorded, so there is nothing to animate: record after each epoch, "
+                             "with estimator.set_callbacks(recorder) before fit (a stochastic solver: L-BFGS "
+                             "has no epochs) or recorder.record(estimator) after each partial_fit")
+        if self.weights.ndim != 3 or not self.weights.shape[2]:
+            raise ValueError(f"weights must be of shape (n_frames, n_features, n_units), got {self.weights.shape}")
+        n_frames, n_features = self.weights.shape[:2]
+        self.train_loss = np.asarray(train_loss, dtype=float)
+        self.val_score = None if val_score is None else np.asarray(val_score, dtype=float)
+        if self.val_score is not None and np.isnan(self.val_score).all():
+            self.val_score = None
+        self.epochs = np.arange(1, n_frames + 1) if epochs is None else np.asarray(epochs)
+        for name in ("train_loss", "val_score", "epochs"):
+            values = getattr(self, name)
+            if values is not None and values.shape != (n_frames,):
+                raise ValueError(f"{name} has shape {values.shape}, but there are {n_frames} frames of weights")
+        self.image_shape = _square_side(n_features, image_shape)
+        self.score_name = score_name
+
+    @classmethod
+    def from_recorder(cls, recorder: TrainingRecorder, *,
+                      image_shape: tuple[int, int] | None = None) -> TrainingAnimation:
+        """The animation of what a :class:`TrainingRecorder` recorded.
+
+        Parameters
+        ----------
+        recorder : TrainingRecorder
+        image_shape : (rows, cols), optional
+            The shape of an input image; a square by default.
+
+        Returns
+        -------
+        TrainingAnimation
+
+        Examples
+        --------
+        >>> from skscratch.plotting import TrainingAnimation, TrainingRecorder
+        >>> TrainingAnimation.from_recorder(TrainingRecorder())
+        Traceback (most recent call last):
+        ...
+        ValueError: no epochs recorded, so there is nothing to animate: ...
+        """
+        weights = np.stack(recorder.weights) if len(recorder) else np.empty((0, 0, 0))
+        return cls(weights, recorder.train_loss, recorder.val_score, epochs=recorder.epochs,
+                   image_shape=image_shape, score_name=recorder.score_name)
+
+    def plot(self, frame: int = -1) -> Self:
+        """Draw one frame on ``figure_`` (made at the first call); returns self.
+
+        Parameters
+        ----------
+        frame : int, default=-1
+            Which frame, counted from 0; -1 is the last.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skscratch.plotting import TrainingAnimation
+        >>> weights = np.random.RandomState(0).normal(size=(5, 16, 3))  # 5 epochs, 4x4 images, 3 units
+        >>> animation = TrainingAnimation(weights, train_loss=[2.0, 1.5, 1.2, 1.0, 0.9]).plot(frame=1)
+        >>> animation.figure_.get_suptitle(), len(animation.units_.images_)
+        ('epoch 2', 3)
+        >>> animation.curves_.lines_[0].get_ydata()
+        array([2. , 1.5])
+        """
+        if not hasattr(self, "figure_"):
+            self._draw()
+        self._show(range(len(self.epochs))[frame])
+        return self
+
+    def save(self, path: str | Path, *, fps: float = 5, dpi: float = 80) -> None:
+        """Write every frame to ``path``: a .gif (with Pillow) or an .mp4 (with ffmpeg).
+
+        The file is written whole or not at all: the frames go to a
+        temporary file, which then replaces ``path``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Ending in .gif or .mp4.
+        fps : float, default=5
+            Frames (epochs) per second.
+        dpi : float, default=80
+            Pixels per inch of the figure.
+
+        Raises
+        ------
+        ValueError
+            ``path`` ends in neither .gif nor .mp4.
+        RuntimeError
+            An .mp4 without ffmpeg installed.
+        ImportError
+            matplotlib is not installed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skscratch.plotting import TrainingAnimation
+        >>> animation = TrainingAnimation(np.ones((2, 4, 1)), train_loss=[1.0, 0.5])
+        >>> animation.save("training.avi")
+        Traceback (most recent call last):
+        ...
+        ValueError: cannot write an animation to training.avi: the name must end in .gif ...
+        """
+        path = Path(path)
+        writer = _movie_writer(path, fps)
+        if not hasattr(self, "figure_"):
+            self._draw()
+        with tempfile.TemporaryDirectory() as folder:
+            drawn = Path(folder) / f"animation{path.suffix.lower()}"
+            with writer.saving(self.figure_, str(drawn), dpi):
+                for frame in range(len(self.epochs)):
+                    self._show(frame)
+                    writer.grab_frame()
+            with drawn.open("rb") as movie:
+                write_atomically(path, lambda file: shutil.copyfileobj(movie, file))
+
+    def _draw(self):
+        """The figure: the units' images on the left, the learning curves on the right."""
+        _pyplot()  # matplotlib, or how to install it
+        from matplotlib.figure import Figure  # no pyplot figure: nothing to close, no window
+
+        rows, cols = _grid(self.weights.shape[2])
+        figure = Figure(figsize=(1.1 * cols + 4.5, max(3.2, 1.1 * rows + 0.6)), layout="constrained")
+        units, curves = figure.subfigures(1, 2, width_ratios=[1.1 * cols, 4.5])
+        self.units_ = HiddenUnitsDisplay(self.weights[0], self.image_shape).plot(fig=units)
+        limit = float(np.abs(self.weights).max()) or 1.0  # one color scale for every frame
+        for image in self.units_.images_:
+            image.set_clim(-limit, limit)
+        # drawn whole first, so that the axes fit the whole run; each frame then shows its part
+        self.curves_ = TrainingHistoryDisplay(self.train_loss, self.val_score, self.score_name).plot(
+            ax=curves.subplots())
+        for line in self.curves_.lines_:
+            line.set(marker="o", markersize=4, markevery=[-1])  # a dot on the frame's epoch
+        first, last = self.epochs[0], self.epochs[-1]
+        self.curves_.ax_.set_xlim(first - 0.5, last + 0.5)
+        figure.suptitle(f"epoch {last}")  # (each frame puts its own; the layout leaves room for it)
+        # every frame has the same layout: lay the figure out once, then drop the engine, for which
+        # savefig would lay out (draw) each frame twice
+        figure.draw_without_rendering()
+        figure.set_layout_engine(None)
+        self.figure_ = figure
+
+    def _show(self, frame):
+        """Put frame ``frame``'s weights, curves and title on the figure."""
+        for j, image in enumerate(self.units_.images_):
+            image.set_data(self.weights[frame][:, j].reshape(self.image_shape))
+        curves = [self.train_loss] + ([] if self.val_score is None else [self.val_score])
+        for line, values in zip(self.curves_.lines_, curves):
+            line.set_data(self.epochs[: frame + 1], values[: frame + 1])
+        self.figure_.suptitle(f"epoch {self.epochs[frame]}")
+
+
+def _movie_writer(path, fps):
+    """matplotlib's writer for ``path``: Pillow's for a .gif, ffmpeg's for an .mp4.
+
+    Raises
+    ------
+    ValueError
+        Another suffix, or an ``fps`` not above 0.
+    ImportError
+        matplotlib is not installed.
+    RuntimeError
+        An .mp4, and ffmpeg is not installed.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"cannot write an animation to {path}: the name must end in .gif (written with Pillow) "
+                         "or .mp4 (written with ffmpeg)")
+    if not (isinstance(fps, numbers.Real) and 0 < fps < np.inf):
+        raise ValueError(f"fps must be a finite number above 0, got {fps!r}")
+    _pyplot()
+    from matplotlib import animation
+
+    if suffix == ".gif":
+
+        class PalettedPillowWriter(animation.PillowWriter):
+            """Keeps each frame in 256 colors, a byte a pixel instead of RGBA's four, as the GIF will."""
+
+            def grab_frame(self, **savefig_kwargs):
+                super().grab_frame(**savefig_kwargs)
+                self._frames[-1] = self._frames[-1].convert("RGB").quantize()
+
+        return PalettedPillowWriter(fps=fps)
+    if not animation.FFMpegWriter.isAvailable():
+        raise RuntimeError(f"writing {Path(path).name} needs ffmpeg, which is not installed (matplotlib looks for "
+                           f"{animation.FFMpegWriter.bin_path()!r}); install ffmpeg, or write a .gif")
+    return animation.FFMpegWriter(fps=fps)
