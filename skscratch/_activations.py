@@ -21,6 +21,7 @@ network the forward and backward functions of a name or of such an object.
 This module imports only NumPy (and the seam, ``_array_api``).
 """
 
+import inspect
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -184,7 +185,10 @@ class Activation(ABC):
     The arrays are NumPy's, or those of the Array API library the network
     lives in (see "GPUs and other array libraries"): write ``forward`` and
     ``derivative`` with operators, or with the namespace of ``Z``, to serve
-    both. Neither may change ``Z`` in place. The class must be importable
+    both. Neither may change ``Z`` in place, and neither may keep anything
+    on ``self`` for the other: on a large network the batch is split over
+    threads, which call them at the same time (``derivative`` is given both
+    Z and A, so it needs nothing kept). The class must be importable
     (defined in a module, not in ``__main__``) for a pickle or joblib file
     to load elsewhere. skscratch's safe ``.npz`` format refuses it: it stores
     data, not code.
@@ -238,7 +242,10 @@ class Activation(ABC):
         )
 
     def __repr__(self):
-        args = ", ".join(f"{key}={value!r}" for key, value in vars(self).items())
+        """``Name(param=value, ...)``, from the parameters of ``__init__`` (as scikit-learn's estimators)."""
+        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                 if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in names if hasattr(self, name))
         return f"{type(self).__name__}({args})"
 
     # the network's view of it: in the registries' form, with shape and dtype kept
@@ -255,10 +262,21 @@ class Activation(ABC):
         if type(out) is not type(Z):
             raise TypeError(f"{self!r}.{method} returned a {_type_name(out)} for Z of type {_type_name(Z)}; "
                             "write it with Z's own operations (see skscratch.Activation)")
+        if not _real(out.dtype):
+            raise TypeError(f"{self!r}.{method} returned an array of dtype {out.dtype} for Z of dtype {Z.dtype}; "
+                            "it must return real numbers")
         if out.shape != Z.shape:
             raise ValueError(f"{self!r}.{method} returned shape {tuple(out.shape)} for Z of shape "
                              f"{tuple(Z.shape)}; it must work elementwise")
         return out if out.dtype == Z.dtype else astype(xp, out, Z.dtype)
+
+
+def _real(dtype):
+    """Whether ``dtype`` holds real numbers (floating, integer or bool), in any namespace."""
+    try:
+        return np.dtype(dtype).kind in "fiub"
+    except TypeError:  # another library's dtype (torch.float32 ...)
+        return not (getattr(dtype, "is_complex", False) or "complex" in str(dtype))
 
 
 def _type_name(a):
@@ -274,3 +292,6 @@ def hidden(activation):
     if isinstance(activation, Activation):
         return activation._forward, activation._backward, True
     return ACTIVATIONS[activation], DERIVATIVES[activation], activation in NEEDS_PREACTIVATION
+
+
+Activation.__module__ = "skscratch"  # its public name, in messages and the docs

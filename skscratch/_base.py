@@ -363,7 +363,8 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         a fresh network (input that overflows it), so a model fitted before
         is not lost to a failed refit. (A network that goes on training,
         with warm_start or partial_fit, is reset to its weights at the start
-        of the failing epoch by the code that raises.)
+        of the failing epoch, with a fresh optimizer, and keeps the epochs
+        that ended.)
         """
         before = dict(self.__dict__)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -622,6 +623,9 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if check_finite and not seam.all_finite(xp, Z):
             if not all(seam.all_finite(xp, a) for a in [*self.coefs_, *self.intercepts_]):
                 raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")
+            fault = _guards.activation_fault(self.activation, X, self.coefs_, self.intercepts_, xp)
+            if fault:
+                raise ValueError(f"The forward pass gave NaN: {fault}")
             raise ValueError(
                 "The forward pass overflowed: X has values too large for this "
                 f"network (largest |x| = {abs(seam.to_host(X)).max():.3g}). Scale the input "

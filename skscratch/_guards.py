@@ -6,6 +6,8 @@
 - :func:`raise_non_finite`: the loss at weights that were fine is not
   finite, so an input overflows the network; the ValueError names which
   (X, y, the sample or class weights, alpha), in scikit-learn's words.
+- :func:`activation_fault`: a user's activation that turns finite numbers
+  into NaN is named, not X.
 - :func:`warn_if_not_learned`: a fit that ends barely better than the best
   constant prediction (the class frequencies, the mean target), or unstable.
 """
@@ -17,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _array_api as seam
 from . import _network
+from ._activations import Activation
 from ._losses import LOSSES
 
 # a training loss this many times the fresh network's is a blow-up
@@ -57,6 +60,32 @@ def warn_diverged(epoch, loss, initial_loss, learning_rate_init):
     )
 
 
+def activation_fault(activation, X, coefs, intercepts, xp=np):
+    """What a user's ``Activation`` did wrong, if it turned finite pre-activations into NaN; else None.
+
+    The hidden layers are run one by one. A NaN from finite Z is the
+    function's doing (e.g. the square root of a negative number); an
+    infinity may be an honest overflow, which the caller explains.
+    """
+    if not isinstance(activation, Activation):
+        return None
+    A = X
+    with np.errstate(all="ignore"):
+        for layer, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1]), start=1):
+            Z = A @ W + b
+            if not seam.all_finite(xp, Z):
+                return None  # the overflow came before the activation
+            try:
+                A = activation.forward(Z)
+            except Exception:  # it fails outright here (on the host, say): no verdict
+                return None
+            if bool(xp.any(xp.isnan(A))):
+                return (f"activation={activation!r} returned NaN for finite inputs in hidden layer {layer} "
+                        f"(its forward(Z), for Z between {float(xp.min(Z)):.3g} and {float(xp.max(Z)):.3g}). "
+                        "Check its forward method.")
+    return None
+
+
 def raise_non_finite(model, loss, X, Y, sample_weight, params):
     """The loss at the starting weights ``params``, which the network holds, is not finite.
 
@@ -90,7 +119,10 @@ def raise_non_finite(model, loss, X, Y, sample_weight, params):
         sum_overflows = np.isfinite(losses).all() and not np.isfinite(losses.sum())
         if sum_overflows and (Y.dtype == bool or not np.isfinite(output_losses.sum())):
             output_overflows = True
-    if not np.isfinite(Z).all() or output_overflows or (not np.isfinite(losses).all() and Y.dtype == bool):
+    fault = activation_fault(model.activation, X, coefs, intercepts)
+    if fault:
+        culprit = fault
+    elif not np.isfinite(Z).all() or output_overflows or (not np.isfinite(losses).all() and Y.dtype == bool):
         culprit = (f"X has values too large for this network (largest |x| = {abs(X).max():.3g}) "
                    f"and the forward pass overflows {dtype}. Scale X first, e.g. with StandardScaler.")
     elif not np.isfinite(losses).all() or sum_overflows:

@@ -16,7 +16,7 @@ Backpropagation is the chain rule applied from the output back::
     delta_L     = s * (P - Y) / S                     (canonical link, see _losses)
     dJ/dW_l     = A_{l-1}^T delta_l + (alpha / S) W_l
     dJ/db_l     = sum_i delta_l
-    delta_{l-1} = (delta_l @ W_l^T) * f'(Z_{l-1})     (f' written in terms of A_{l-1})
+    delta_{l-1} = (delta_l @ W_l^T) * f'(Z_{l-1})     (f' from A_{l-1}, or from Z_{l-1})
 
 All parameters live in one flat vector: first every W_l, then every b_l, the
 order in which scikit-learn packs them for L-BFGS. ``coefs`` and ``intercepts``
@@ -79,7 +79,7 @@ def init_params(layer_units, activation, random_state, dtype=np.float64):
     Parameters
     ----------
     layer_units : list of int
-    activation : str
+    activation : str or Activation
     random_state : numpy.random.RandomState
     dtype : numpy dtype
 
@@ -89,7 +89,7 @@ def init_params(layer_units, activation, random_state, dtype=np.float64):
     """
     flat = np.empty(n_params(layer_units), dtype=dtype)
     coefs, intercepts = unpack(flat, layer_units)
-    factor = 2.0 if activation == "logistic" else 6.0
+    factor = 2.0 if isinstance(activation, str) and activation == "logistic" else 6.0
     for W, b in zip(coefs, intercepts, strict=True):
         bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
         W[...] = random_state.uniform(-bound, bound, W.shape)
@@ -203,7 +203,7 @@ def loss_and_gradients(
     loss = objective(Z_out, Y, coefs, out_activation, alpha, sample_weight, S, xp)
 
     # backward
-    f_prime = hidden(activation)[1]  # delta * f'(Z), in place on NumPy
+    _, f_prime, _ = hidden(activation)  # delta -> delta * f'(Z), in place on NumPy
     delta = ACTIVATIONS[out_activation](Z_out, xp)  # P = g(Z_L), in place: Z_L is not needed again
     delta -= Y  # P - Y = dloss/dZ_L, the same for every canonical pair
     # delta_L = dJ/dZ_L = s (P - Y) / S: scaling it here scales every gradient below

@@ -14,6 +14,7 @@ from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._persistence import to_numpy
 
 try:
+    import onnx
     import skl2onnx
     from skl2onnx.common.data_types import Int64TensorType, guess_proto_type
     from skl2onnx.common.shape_calculator import (
@@ -72,15 +73,32 @@ class _Graph:
         raise ValueError(f"No ONNX form for activation {kind!r}.")
 
     def user_activation(self, activation, Z):
-        """A user's ``Activation``, from its ``onnx(op, Z)``: ``op`` adds a node, numbers become constants."""
+        """A user's ``Activation``, from its ``onnx(op, Z)``: ``op`` adds a node, numbers become constants.
+
+        An unknown operator, or a result that is not a node's output, is
+        refused here, naming the activation, not later by an ONNX runtime.
+        """
+        made = {Z}
+
         def op(op_type, *inputs, **attributes):
+            if not (isinstance(op_type, str) and onnx.defs.has(op_type)):
+                raise ValueError(f"activation={activation!r}.onnx: {op_type!r} is not an ONNX operator "
+                                 "(see https://onnx.ai/onnx/operators/)")
             names = [x if isinstance(x, str) else self.constant(x) for x in inputs]
-            return self.node(op_type, names, **attributes)
+            output = self.name(op_type.lower())
+            self.container.add_node(op_type, names, output, name=self.scope.get_unique_operator_name(op_type),
+                                    **attributes)
+            made.add(output)
+            return output
 
         try:
-            return activation.onnx(op, Z)
+            A = activation.onnx(op, Z)
         except NotImplementedError as exc:
             raise ValueError(f"Cannot convert activation={activation!r} to ONNX: {exc}") from None
+        if not (isinstance(A, str) and A in made):
+            raise ValueError(f"activation={activation!r}.onnx(op, Z) must return what op(...) returned (or Z), "
+                             f"not {A!r}")
+        return A
 
     def forward(self, model, X):
         """The network's output (after the output activation)."""
@@ -168,5 +186,17 @@ def to_onnx(model, X_sample, *, target_opset=None):
     X_sample = np.asarray(to_host(X_sample))
     if X_sample.dtype not in (np.float32, np.float64):
         X_sample = X_sample.astype(np.float32)
-    return skl2onnx.to_onnx(model, X_sample, target_opset=target_opset,
-                            options={MLPScratchClassifier: {"zipmap": False}})
+    onx = skl2onnx.to_onnx(model, X_sample, target_opset=target_opset,
+                           options={MLPScratchClassifier: {"zipmap": False}})
+    for activation in _user_activations(model):  # the graph holds the user's nodes: check them
+        try:
+            onnx.checker.check_model(onx, full_check=True)
+        except Exception as exc:
+            raise ValueError(f"activation={activation!r}.onnx(op, Z) made an invalid ONNX graph: {exc}") from None
+    return onx
+
+
+def _user_activations(model):
+    """The ``Activation`` objects of the networks in ``model`` (a Pipeline's steps included)."""
+    steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
+    return [step.activation for step in steps if isinstance(getattr(step, "activation", None), Activation)]

@@ -125,6 +125,7 @@ class StochasticTraining:
         self.gradient = _parallel.ShardedGradient(self.params, layer_units, self.n_threads)
         self.sample_idx = np.arange(X.shape[0])
         self.last_good = seam.copy(xp, self.params)  # the weights at the start of the current epoch
+        self.epoch_start_steps = model._n_steps
         self.started = time.perf_counter()
         self.hidden_units = layer_units[1:-1]
         self.dropping = any(dropout)
@@ -156,6 +157,12 @@ class StochasticTraining:
                         break
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        except Exception:  # raised mid-epoch (a user's activation or callback): back to the epoch's start
+            if not bool(self.xp.all(self.params == self.last_good)):
+                seam.copy_into(self.xp, self.params, self.last_good)
+                model._optimizer = None  # its moments saw part of the epoch
+            model._n_steps = self.epoch_start_steps
+            raise
         if model.n_iter_ == 0:  # no epoch completed: loss_ is that of the weights kept
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = model._objective(self.X, self.Y, self.sample_weight)
@@ -171,6 +178,7 @@ class StochasticTraining:
         if model.shuffle:
             self.sample_idx = shuffle_indices(self.sample_idx, random_state=self.random_state)
         seam.copy_into(self.xp, self.last_good, self.params)
+        self.epoch_start_steps = model._n_steps
         epoch_context = None
         if self.callbacks is not None:  # each epoch is a subtask
             epoch_context = self.callbacks.subcontext(task_name="epoch")

@@ -387,3 +387,149 @@ def test_a_numpy_only_activation_on_torch_says_so(digits):
             TypeError, match=r"NumpySwish\(\).forward returned a numpy.ndarray for Z of type torch.Tensor"):
         MLPScratchClassifier(hidden_layer_sizes=(4,), activation=NumpySwish(), max_iter=1).fit(
             torch.asarray(X_train), torch.asarray(y_train))
+
+
+# ----------------------------------------------------------------------
+# found by review: what a faulty class does to the estimator, and the words
+
+
+class Flaky(Activation):
+    """tanh that raises on its call number ``fail_at`` (counting from 1), as a buggy user class might."""
+
+    def __init__(self, fail_at=None):
+        self.fail_at = fail_at
+        self.calls = 0
+
+    def forward(self, Z):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("the user's bug")
+        return np.tanh(Z)
+
+    def derivative(self, Z, A):
+        return 1 - A**2
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_an_error_mid_epoch_leaves_the_network_at_the_epochs_start(digits, how):
+    X_train, _, y_train, _ = digits
+    model = quiet_fit(MLPScratchClassifier(hidden_layer_sizes=(8,), activation=Flaky(), batch_size=100,
+                                           max_iter=3, random_state=0, warm_start=how == "warm_start"),
+                      X_train, y_train)
+    twin = clone(model).set_params(activation="tanh")
+    quiet_fit(twin, X_train, y_train)
+    # 14 minibatches an epoch; fail in the third minibatch of the second epoch of this call
+    model.activation.calls, model.activation.fail_at = 0, 14 + 3 if how == "warm_start" else 3
+    with pytest.raises(RuntimeError, match="the user's bug"):
+        if how == "partial_fit":
+            model.partial_fit(X_train, y_train)
+        else:
+            model.fit(X_train, y_train)
+    epochs_kept = 1 if how == "warm_start" else 0  # the epochs of this call that ended
+    if epochs_kept:
+        twin.set_params(max_iter=1)
+        quiet_fit(twin, X_train, y_train)
+    for a, b in zip(weights(model), weights(twin), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(model.loss_curve_) == len(twin.loss_curve_) == 3 + epochs_kept
+    assert model.t_ == twin.t_ and model._n_steps == twin._n_steps
+    # and it trains on: the next call runs from there
+    model.activation.fail_at = None
+    model.partial_fit(X_train, y_train)
+    assert len(model.loss_curve_) == 4 + epochs_kept and np.isfinite(model.loss_curve_).all()
+
+
+class Sqrt(Activation):
+    def forward(self, Z):
+        return np.sqrt(Z)
+
+    def derivative(self, Z, A):
+        return 0.5 / A
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_nan_from_the_users_function_is_blamed_on_it_not_on_x(digits):
+    X_train, X_test, y_train, _ = digits
+    with pytest.raises(ValueError, match=r"activation=Sqrt\(\) returned NaN for finite inputs in hidden layer 1"):
+        MLPScratchClassifier(hidden_layer_sizes=(6,), activation=Sqrt()).fit(X_train, y_train)
+    model = quiet_fit(MLPScratchClassifier(hidden_layer_sizes=(6,), activation="relu", max_iter=2, random_state=0),
+                      X_train, y_train)
+    model.set_params(activation=Sqrt())  # a fitted network, asked to predict with a function that fails
+    with pytest.raises(ValueError, match=r"forward pass gave NaN: activation=Sqrt\(\) returned NaN"):
+        model.predict(X_test)
+
+
+class BadOnnx(Swish):
+    def __init__(self, mistake):
+        self.mistake = mistake
+
+    def onnx(self, op, Z):
+        if self.mistake == "unknown operator":
+            return op("Swishy", Z)
+        if self.mistake == "no return":
+            op("Sigmoid", Z)
+            return None
+        if self.mistake == "a list":
+            return [op("Sigmoid", Z)]
+        if self.mistake == "the input name":
+            return "X"
+        return op("Mul", Z)  # one input short
+
+
+@pytest.mark.parametrize("mistake, words", [
+    ("unknown operator", r"'Swishy' is not an ONNX operator"),
+    ("no return", r"must return what op\(...\) returned \(or Z\), not None"),
+    ("a list", r"must return what op\(...\) returned"),
+    ("the input name", r"must return what op\(...\) returned \(or Z\), not 'X'"),
+    ("one input short", r"made an invalid ONNX graph"),
+])
+def test_a_faulty_onnx_method_is_refused_by_to_onnx_naming_the_activation(digits, mistake, words):
+    pytest.importorskip("skl2onnx")
+    X_train, _, y_train, _ = digits
+    model = quiet_fit(MLPScratchClassifier(hidden_layer_sizes=(4,), activation=BadOnnx(mistake), max_iter=1,
+                                           random_state=0), X_train, y_train)
+    with pytest.raises(ValueError, match=rf"activation=BadOnnx\(mistake='{mistake}'\).*{words}"):
+        skscratch.to_onnx(quiet_fit(make_pipeline(StandardScaler(), model), X_train, y_train)
+                          if mistake == "a list" else model, X_train[:1])
+
+
+class ComparesByValue(Tanh):
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return vars(self) == vars(other)  # raises for a str: no __dict__
+
+
+def test_an_activation_with_its_own_eq_is_never_compared_with_names():
+    X, y = load_iris(return_X_y=True)
+    a = quiet_fit(MLPScratchClassifier(hidden_layer_sizes=(5,), activation=ComparesByValue(), max_iter=5,
+                                       random_state=0), X, y)
+    b = quiet_fit(MLPScratchClassifier(hidden_layer_sizes=(5,), activation="tanh", max_iter=5, random_state=0), X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])  # the same initial scale as tanh's
+
+
+class ComplexResult(Tanh):
+    def forward(self, Z):
+        return Z.astype(complex)
+
+
+class TextResult(Tanh):
+    def derivative(self, Z, A):
+        return (1 - A**2).astype(str)
+
+
+@pytest.mark.parametrize("activation, words", [
+    (ComplexResult(), r"ComplexResult\(\).forward returned an array of dtype complex128"),
+    (TextResult(), r"TextResult\(\).derivative returned an array of dtype <U\d+"),
+])
+def test_a_result_that_is_not_real_numbers_is_refused(activation, words):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(TypeError, match=words):
+        MLPScratchClassifier(hidden_layer_sizes=(5,), activation=activation, max_iter=2).fit(X, y)
+
+
+def test_repr_shows_the_parameters_of_init_only():
+    cached = ScaledTanh(0.5)
+    cached._cache = np.zeros(1000)
+    assert repr(cached) == "ScaledTanh(scale=0.5)"
+    assert repr(Flaky()) == "Flaky(fail_at=None)"
