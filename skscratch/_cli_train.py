@@ -336,11 +336,22 @@ def _check_animation(path, out, data):
 
     if Path(path).resolve() == Path(out).resolve():
         raise CommandError(f"--animate and --out both name {path}; give the animation a file of its own")
-    check_output(path, inputs=[*data.split(","), out], example="training.gif")
+    if _same_file(path, out):  # two names of one file: a hard link
+        raise CommandError(f"--animate {path} and --out {out} name one file (hard links); give the animation a "
+                           "file of its own")
+    check_output(path, inputs=data.split(","), example="training.gif")
     try:
         _movie_writer(path, fps=ANIMATION_FPS)
     except (ValueError, ImportError, RuntimeError) as exc:
         raise CommandError(str(exc)) from exc
+
+
+def _same_file(a, b):
+    """Whether two existing paths are one file; False when either is not there (yet)."""
+    try:
+        return Path(a).samefile(b)
+    except OSError:
+        return False
 
 
 def _recorder(n_pixels, data):

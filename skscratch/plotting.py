@@ -21,7 +21,9 @@ with ``plot``; it keeps the matplotlib objects it made (``figure_``,
 
 from __future__ import annotations
 
+import errno
 import numbers
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -63,7 +65,13 @@ def _final_estimator(estimator):
 def _square_side(n_features, image_shape):
     """The (rows, cols) of an input image: ``image_shape`` if given, else a square."""
     if image_shape is not None:
-        rows, cols = image_shape
+        try:
+            rows, cols = image_shape
+        except (TypeError, ValueError):
+            rows = cols = None
+        if not all(_is_count(n) for n in (rows, cols)):
+            raise ValueError(f"image_shape must be (rows, cols), two whole numbers of 1 or more, got {image_shape!r}")
+        rows, cols = int(rows), int(cols)
         if rows * cols != n_features:
             raise ValueError(f"image_shape {tuple(image_shape)} holds {rows * cols} pixels, but there are "
                              f"{n_features} features")
@@ -72,6 +80,15 @@ def _square_side(n_features, image_shape):
     if side * side != n_features:
         raise ValueError(f"{n_features} features are not a square image; pass image_shape=(rows, cols).")
     return side, side
+
+
+def _is_count(n):
+    """Whether ``n`` is a whole number of 1 or more (a bool is not)."""
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+
+
+# more units than this draw slowly (a frame is a figure of that many images), each too small to see
+_MAX_UNITS = 100
 
 
 def _score_name(model):
@@ -315,7 +332,9 @@ class TrainingRecorder:
     Parameters
     ----------
     n_units : int, default=16
-        How many hidden units to keep. Memory grows by ``n_features *
+        How many hidden units to keep, from 1 to 100 (an animation of more
+        would draw slowly, each image too small to see); a network with
+        fewer has all of its own kept. Memory grows by ``n_features *
         n_units`` numbers an epoch; the weights of the other units are not
         copied.
 
@@ -335,6 +354,14 @@ class TrainingRecorder:
     See Also
     --------
     TrainingAnimation : Draws the recording, a frame per epoch.
+
+    Notes
+    -----
+    A callback is part of its estimator: a pickle (or ``joblib.dump``) of an
+    estimator that has the recorder among its callbacks holds the recorder,
+    every recorded frame with it. Take the recorder off before saving
+    (``estimator.set_callbacks()``), or save with :func:`skscratch.save`,
+    which keeps the network alone.
 
     Examples
     --------
@@ -363,8 +390,8 @@ class TrainingRecorder:
     """
 
     def __init__(self, n_units: int = 16) -> None:
-        if not isinstance(n_units, (int, np.integer)) or isinstance(n_units, bool) or n_units < 1:
-            raise ValueError(f"n_units must be a whole number, 1 or more, got {n_units!r}")
+        if not _is_count(n_units) or n_units > _MAX_UNITS:
+            raise ValueError(f"n_units must be a whole number from 1 to {_MAX_UNITS}, got {n_units!r}")
         self.n_units = int(n_units)
         self._start()
 
@@ -469,7 +496,8 @@ class TrainingAnimation:
     Parameters
     ----------
     weights : array-like of shape (n_frames, n_features, n_units)
-        The first layer's weights after each epoch.
+        The first layer's weights after each epoch, of 1 to 100 units (more
+        would draw slowly, each image too small to see).
     train_loss : array-like of shape (n_frames,)
     val_score : array-like of shape (n_frames,), optional
         NaN where an epoch has none; None, or all NaN, draws no score.
@@ -525,6 +553,9 @@ class TrainingAnimation:
                              "has no epochs) or recorder.record(estimator) after each partial_fit")
         if self.weights.ndim != 3 or not self.weights.shape[2]:
             raise ValueError(f"weights must be of shape (n_frames, n_features, n_units), got {self.weights.shape}")
+        if self.weights.shape[2] > _MAX_UNITS:
+            raise ValueError(f"weights hold {self.weights.shape[2]} units, but at most {_MAX_UNITS} are drawn: "
+                             f"pass weights[:, :, :{_MAX_UNITS}]")
         n_frames, n_features = self.weights.shape[:2]
         self.train_loss = np.asarray(train_loss, dtype=float)
         self.val_score = None if val_score is None else np.asarray(val_score, dtype=float)
@@ -597,7 +628,8 @@ class TrainingAnimation:
         """Write every frame to ``path``: a .gif (with Pillow) or an .mp4 (with ffmpeg).
 
         The file is written whole or not at all: the frames go to a
-        temporary file, which then replaces ``path``.
+        temporary file, which then replaces ``path``. A folder that is
+        not there is refused before any frame is drawn.
 
         Parameters
         ----------
@@ -612,6 +644,10 @@ class TrainingAnimation:
         ------
         ValueError
             ``path`` ends in neither .gif nor .mp4.
+        OSError
+            ``path`` cannot be written: its folder is missing
+            (``FileNotFoundError``), it is a folder, ... The error names
+            ``path``.
         RuntimeError
             An .mp4 without ffmpeg installed.
         ImportError
@@ -629,6 +665,7 @@ class TrainingAnimation:
         """
         path = Path(path)
         writer = _movie_writer(path, fps)
+        _check_destination(path)  # before the frames are drawn, which takes a while
         if not hasattr(self, "figure_"):
             self._draw()
         with tempfile.TemporaryDirectory() as folder:
@@ -637,8 +674,14 @@ class TrainingAnimation:
                 for frame in range(len(self.epochs)):
                     self._show(frame)
                     writer.grab_frame()
-            with drawn.open("rb") as movie:
-                write_atomically(path, lambda file: shutil.copyfileobj(movie, file))
+            try:
+                with drawn.open("rb") as movie:
+                    write_atomically(path, lambda file: shutil.copyfileobj(movie, file))
+            except OSError as exc:
+                if exc.errno is None:
+                    raise
+                # named as the user named it, not as the temporary file beside it that failed
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
     def _draw(self):
         """The figure: the units' images on the left, the learning curves on the right."""
@@ -674,6 +717,16 @@ class TrainingAnimation:
         for line, values in zip(self.curves_.lines_, curves):
             line.set_data(self.epochs[: frame + 1], values[: frame + 1])
         self.figure_.suptitle(f"epoch {self.epochs[frame]}")
+
+
+def _check_destination(path):
+    """Refuse a ``path`` whose folder is missing, or that is a folder, with an OSError that names it."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if path.parent.exists() and not path.parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{path.parent} is not a folder", str(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist", str(path))
 
 
 def _movie_writer(path, fps):

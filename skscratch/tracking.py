@@ -17,12 +17,16 @@ either logger, after the fact: with any scikit-learn version, after
 The metrics are named as the columns: ``train_loss``, ``val_loss`` and
 ``val_score`` (with a validation set), ``learning_rate`` and ``elapsed_s``
 (seconds since that fit began). ``epoch`` is the step; it counts on over warm
-starts and ``partial_fit`` calls. A missing value (NaN: L-BFGS has no learning
-rate) is not logged.
+starts and ``partial_fit`` calls. A value that is not finite is not logged:
+NaN (L-BFGS has no learning rate) nor ±inf (a loss that overflowed), so a
+curve has only numbers to draw.
 
 Set a logger on the network itself, in a Pipeline on its last step
 (``make_pipeline(StandardScaler(), MLPScratchClassifier().set_callbacks(logger))``);
 a search clones the network with its callbacks, so each of its fits is logged.
+A logger pickles as its parameters alone, and loads where its package is
+missing: a model saved with one predicts anywhere, and the logger says what
+it needs only when a fit uses it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import posixpath
+import re
+import time
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -55,8 +62,9 @@ class _Fit:
 
     root: Any  # the fit's root callback context (None when log_history replays a history)
     n_logged: int
-    run: Any = None  # the MLflow run id, or the TensorBoard writer
+    run: Any = None  # the MLflow run id, or the TensorBoard event file
     started: bool = False  # the logger opened ``run``, so it closes it
+    carried_on: bool = False  # ``run`` is that of the fit before, which this one carries on
     completed: bool = False  # the fit ended without an error
 
 
@@ -65,20 +73,26 @@ class _HistoryLogger:
 
     A subclass says how to ``_open`` a fit's run, ``_log`` one epoch's values
     and ``_close`` the run. Its parameters are its public attributes, which
-    its pickle keeps.
+    its pickle keeps; the rest is working state, which a copy starts without.
     """
 
     prefix: str  # the subclass's parameter
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        """No fit in flight, no run to carry on."""
         self._fits: dict[Any, _Fit] = {}  # the estimators fitting now
+        # estimator -> (its last run, the last epoch logged there): the run a fit that carries on goes on in
+        self._last_run: weakref.WeakKeyDictionary[Any, tuple[Any, int]] = weakref.WeakKeyDictionary()
 
     # scikit-learn's callback hooks
 
     def setup(self, estimator: Any, context: Any) -> None:
         """A fit begins: open its run."""
         fit = _Fit(context, n_logged=len(self._rows(estimator)))
-        self._open(estimator, fit)
+        self._open(estimator, fit)  # which, if it raises, leaves nothing open
         self._fits[estimator] = fit
 
     def on_fit_task_begin(self, estimator: Any, context: Any) -> None:
@@ -112,11 +126,17 @@ class _HistoryLogger:
     def _log_new_rows(self, estimator: Any, fit: _Fit) -> None:
         rows = self._rows(estimator)
         for row in rows[fit.n_logged:]:
-            values = {self.prefix + key: float(value) for key, value in row.items()
-                      if key != "epoch" and not math.isnan(value)}
+            values = {self.prefix + key: value for key, value in row.items() if key != "epoch"}
+            values = {key: float(value) for key, value in values.items() if math.isfinite(value)}
             if values:
                 self._log(fit, int(row["epoch"]), values)
         fit.n_logged = len(rows)
+
+    def _carried_on_run(self, estimator: Any, fit: _Fit) -> Any:
+        """The run of the fit this one carries on, if any: it ended at the epoch before this fit's first."""
+        run, last_epoch = self._last_run.get(estimator, (None, None))
+        rows = self._rows(estimator)
+        return run if fit.n_logged and rows[fit.n_logged - 1]["epoch"] == last_epoch else None
 
     def _replay(self, estimator: Any) -> None:
         """Log every row of a fitted estimator's history as one fit."""
@@ -144,11 +164,25 @@ class _HistoryLogger:
         return {name: value for name, value in vars(self).items() if not name.startswith("_")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
+        # not __init__, which wants the optional package: a pickled model loads and predicts without it
+        self.__dict__.update(state)
+        self._reset()
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{name}={value!r}" for name, value in self.__getstate__().items())
         return f"{type(self).__name__}({settings})"
+
+
+def _check_mlflow_prefix(prefix: str) -> None:
+    """MLflow's rule for metric and param names, checked on the prefix before any run is started."""
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    name = prefix + "train_loss"  # MLflow may take a name for a path, which must be plain
+    plain_path = posixpath.normpath(name) == name and not name.startswith(("/", ".."))
+    if not (re.fullmatch(r"[/\w.\- :]*", name) and plain_path):
+        raise ValueError(f"MLflow would refuse the names prefix {prefix!r} makes, such as {name!r}: a name may only "
+                         "contain letters, digits, underscores (_), dashes (-), periods (.), spaces, colons (:) and "
+                         "slashes (/), and must be a plain relative path (no leading /, no //, ./ or ../)")
 
 
 class MLflowLogger(_HistoryLogger):
@@ -165,7 +199,9 @@ class MLflowLogger(_HistoryLogger):
       (a child of that run, if there is one) and ends it when the fit ends:
       ``FINISHED``, or ``FAILED`` if the fit raised. A fit that carries on
       the one before (``partial_fit``, ``warm_start=True``) carries on its
-      run. ``mlflow.last_active_run()`` finds it.
+      run; if it raises, the run keeps the status ``FINISHED`` of the epochs
+      it holds, and gets the tag ``skscratch.failed_fit``: the last epoch
+      logged before the error. ``mlflow.last_active_run()`` finds the run.
 
     The tracking server is MLflow's: ``mlflow.set_tracking_uri`` or the
     ``MLFLOW_TRACKING_URI`` environment variable.
@@ -177,13 +213,15 @@ class MLflowLogger(_HistoryLogger):
         fits' runs).
     experiment_name : str, default=None
         The experiment in which a fit starts its run, created if need be; by
-        default MLflow's current one (``mlflow.set_experiment``).
+        default that of the parent run for a child run, else MLflow's current
+        one (``mlflow.set_experiment``).
     nested : bool, default=False
         Each fit in a run of its own, a child of ``run_id`` or of the active
         run: for a search, whose fits would otherwise mix in one run.
     prefix : str, default=""
         Put before each metric's and param's name, to tell apart several
-        models logged to one run.
+        models logged to one run. Checked at once against MLflow's rule for
+        names: letters, digits, ``_ - . : /`` and spaces.
     log_params : bool, default=True
         Log ``estimator.get_params()`` as the run's params when a fit
         begins. MLflow fixes a param once logged: one that changed since
@@ -203,9 +241,16 @@ class MLflowLogger(_HistoryLogger):
     database with the full ``mlflow`` package, needs nothing.
 
     The active run is that of the thread that fits. A search whose fits run
-    in worker processes (``n_jobs`` with joblib's default backend) does not
-    see it, so its fits' runs are not nested under it: name the parent,
-    ``MLflowLogger(run_id=parent.info.run_id, nested=True)``.
+    in other threads (joblib's threading backend) or processes (``n_jobs``
+    with joblib's default backend) does not see it, so ``nested=True`` alone
+    makes their runs top-level: name the parent,
+    ``MLflowLogger(run_id=parent.info.run_id, nested=True)``, which nests
+    each fit's run under it from any thread or process.
+
+    An error in starting a run (logging its params) ends the run it started
+    before it is raised, so no run is left ``RUNNING``, nor active. A fit
+    that Ctrl-C stops keeps the weights it has and returns normally, so its
+    run ends ``FINISHED``.
 
     Examples
     --------
@@ -231,43 +276,42 @@ class MLflowLogger(_HistoryLogger):
     def __init__(self, *, run_id: str | None = None, experiment_name: str | None = None, nested: bool = False,
                  prefix: str = "", log_params: bool = True) -> None:
         _require("mlflow", "mlflow", "MLflowLogger")  # said now, not in the middle of a fit
+        _check_mlflow_prefix(prefix)
         self.run_id = run_id
         self.experiment_name = experiment_name
         self.nested = nested
         self.prefix = prefix
         self.log_params = log_params
         super().__init__()
-        # estimator -> (run id, its last epoch) of the last run this logger opened and finished for it
-        self._finished: weakref.WeakKeyDictionary[Any, tuple[str, int]] = weakref.WeakKeyDictionary()
 
     def _open(self, estimator: Any, fit: _Fit) -> None:
         mlflow = _require("mlflow", "mlflow", "MLflowLogger")
-        active = mlflow.active_run()
-        target = self.run_id or (active.info.run_id if active is not None else None)
-        if target is not None and not self.nested:
-            fit.run = target
+        active = mlflow.active_run()  # this thread's
+        parent = self.run_id or (active.info.run_id if active is not None else None)
+        if parent is not None and not self.nested:
+            fit.run = parent  # the user's run: logged to, left open
         else:
-            carried_on = self._run_carried_on(estimator, fit)
+            carried_on = self._carried_on_run(estimator, fit)
             if carried_on is not None:  # reopened, it is RUNNING again
                 run = mlflow.start_run(run_id=carried_on, nested=True)
-            else:
-                run = mlflow.start_run(experiment_id=self._experiment_id(mlflow), nested=True,
+            else:  # a child of run_id even where it is not active (another thread, another process)
+                run = mlflow.start_run(experiment_id=self._experiment_id(mlflow, parent), nested=True,
                                        parent_run_id=self.run_id)
-            fit.run, fit.started = run.info.run_id, True
-        if self.log_params:
-            self._log_params(mlflow, fit.run, estimator)
+            fit.run, fit.started, fit.carried_on = run.info.run_id, True, carried_on is not None
+        try:
+            if self.log_params:
+                self._log_params(mlflow, fit.run, estimator)
+        except BaseException:
+            self._close(estimator, fit)  # the fit never began: its run must not stay RUNNING and active
+            raise
 
-    def _run_carried_on(self, estimator: Any, fit: _Fit) -> str | None:
-        """The run of the fit this one carries on: it ended at the epoch before this fit's first."""
-        run_id, last_epoch = self._finished.get(estimator, (None, None))
-        rows = self._rows(estimator)
-        return run_id if fit.n_logged and rows[fit.n_logged - 1]["epoch"] == last_epoch else None
-
-    def _experiment_id(self, mlflow: Any) -> str | None:
-        if self.experiment_name is None:
-            return None  # MLflow's current experiment
-        experiment = mlflow.get_experiment_by_name(self.experiment_name)
-        return mlflow.create_experiment(self.experiment_name) if experiment is None else experiment.experiment_id
+    def _experiment_id(self, mlflow: Any, parent: str | None) -> str | None:
+        if self.experiment_name is not None:
+            experiment = mlflow.get_experiment_by_name(self.experiment_name)
+            return mlflow.create_experiment(self.experiment_name) if experiment is None else experiment.experiment_id
+        if parent is not None:
+            return mlflow.get_run(parent).info.experiment_id  # a child beside its parent
+        return None  # MLflow's current experiment
 
     def _log_params(self, mlflow: Any, run_id: str, estimator: Any) -> None:
         logged = mlflow.get_run(run_id).data.params  # a run's params are fixed once logged
@@ -283,12 +327,50 @@ class MLflowLogger(_HistoryLogger):
         if not fit.started:
             return  # not ours to end
         mlflow = _require("mlflow", "mlflow", "MLflowLogger")
+        rows = getattr(estimator, "_history", None) or []  # a failed first fit leaves none
+        if fit.completed:
+            status = "FINISHED"
+        elif fit.carried_on:  # its epochs before this fit stand: the failure is a tag, not the run's status
+            last_epoch = int(rows[-1]["epoch"]) if rows else 0
+            mlflow.MlflowClient().set_tag(fit.run, "skscratch.failed_fit", str(last_epoch))
+            status = "FINISHED"
+        else:
+            status = "FAILED"
         active = mlflow.active_run()
         if active is not None and active.info.run_id == fit.run:
-            mlflow.end_run("FINISHED" if fit.completed else "FAILED")
-        rows = getattr(estimator, "_history", None)  # a failed first fit leaves none
-        if fit.completed and rows:
-            self._finished[estimator] = (fit.run, rows[-1]["epoch"])
+            mlflow.end_run(status)
+        if rows and (fit.completed or fit.carried_on):  # the next fit that carries on goes on here
+            self._last_run[estimator] = (fit.run, rows[-1]["epoch"])
+
+
+class _EventFile:
+    """A TensorBoard event file, each epoch written to disk as it ends; kept open for the fits that carry on.
+
+    tensorboardX's ``SummaryWriter`` hands its events to a thread through a
+    queue, so its ``flush`` may leave the last ones unwritten until
+    ``close``: this writes them itself, with tensorboardX's ``EventsWriter``.
+    The file is closed when its estimator is garbage collected, at exit, or
+    by ``close()``, whichever comes first.
+    """
+
+    def __init__(self, log_dir: str, estimator: Any) -> None:
+        from tensorboardX.event_file_writer import EventsWriter
+
+        os.makedirs(log_dir, exist_ok=True)
+        self.log_dir = log_dir
+        # named by the second, as another file of the same second would be: a suffix of its own
+        self._events = EventsWriter(os.path.join(log_dir, "events"), f".{uuid.uuid4().hex}")
+        self.close = weakref.finalize(estimator, self._events.close)
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        """One event: the epoch's scalars, on disk when this returns."""
+        from tensorboardX.proto.event_pb2 import Event
+        from tensorboardX.proto.summary_pb2 import Summary
+        from tensorboardX.summary import scalar
+
+        summary = Summary(value=[item for tag, value in values.items() for item in scalar(tag, value).value])
+        self._events.write_event(Event(wall_time=time.time(), step=step, summary=summary))
+        self._events.flush()
 
 
 class TensorBoardLogger(_HistoryLogger):
@@ -296,13 +378,15 @@ class TensorBoardLogger(_HistoryLogger):
 
     Each epoch's values are written as scalars named after the columns
     (``train_loss``, ``val_score``, ``learning_rate`` ...) with the epoch as
-    their step, by tensorboardX, to an event file in ``log_dir``, flushed
-    every epoch: ``tensorboard --logdir DIR`` shows the curves as they grow.
+    their step, with tensorboardX, to an event file in ``log_dir``, on disk
+    as the epoch ends: ``tensorboard --logdir DIR`` shows the curves as they
+    grow.
 
     TensorBoard treats a folder as one run: give each experiment a folder
     of its own (``runs/adam``, ``runs/sgd`` ... for ``--logdir runs``). A fit
     that carries on the one before (``partial_fit``, ``warm_start=True``)
-    carries on its curves; another fit in the same folder draws over them.
+    carries on its curves, in the same event file; another fit in the same
+    folder draws over them, from a file of its own.
 
     Parameters
     ----------
@@ -321,6 +405,11 @@ class TensorBoardLogger(_HistoryLogger):
     Needs tensorboardX (``pip install "skscratch[tensorboard]"``); viewing
     the curves needs TensorBoard itself. TensorBoard keeps scalars as
     float32.
+
+    An estimator's event file stays open between its fits, so that a loop
+    of ``partial_fit`` calls writes one file, not one a call. It is closed
+    when a fresh fit of that estimator begins, when the estimator is
+    garbage collected, and at exit.
 
     Examples
     --------
@@ -344,18 +433,30 @@ class TensorBoardLogger(_HistoryLogger):
         super().__init__()
 
     def _open(self, estimator: Any, fit: _Fit) -> None:
-        tensorboardX = _require("tensorboardX", "tensorboard", "TensorBoardLogger")
-        # a file of its own: the writer names it by the second, and would overwrite a file of the same second
-        writer = tensorboardX.SummaryWriter(logdir=os.fspath(self.log_dir), filename_suffix=f".{uuid.uuid4().hex}")
-        fit.run, fit.started = writer, True
+        _require("tensorboardX", "tensorboard", "TensorBoardLogger")
+        log_dir = os.fspath(self.log_dir)
+        kept = self._carried_on_run(estimator, fit) if fit.root is not None else None
+        if kept is not None and kept.log_dir == log_dir:
+            fit.carried_on = True
+        else:  # a fresh fit: a file of its own
+            self._close_kept(estimator)
+            kept = _EventFile(log_dir, estimator)
+        fit.run, fit.started = kept, True
 
     def _log(self, fit: _Fit, step: int, values: dict[str, float]) -> None:
-        for tag, value in values.items():
-            fit.run.add_scalar(tag, value, global_step=step)
-        fit.run.flush()  # shown as the epoch ends, not minutes later
+        fit.run.write(step, values)
 
     def _close(self, estimator: Any, fit: _Fit) -> None:
-        fit.run.close()
+        rows = getattr(estimator, "_history", None)
+        if fit.root is not None and rows and (fit.completed or fit.carried_on):  # kept for the fit that carries on
+            self._last_run[estimator] = (fit.run, rows[-1]["epoch"])
+        else:  # log_history's, or a fresh fit's that failed
+            fit.run.close()
+
+    def _close_kept(self, estimator: Any) -> None:
+        kept, _ = self._last_run.pop(estimator, (None, None))
+        if kept is not None:
+            kept.close()
 
 
 def log_history(estimator: Any, logger: MLflowLogger | TensorBoardLogger) -> None:

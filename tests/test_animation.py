@@ -4,6 +4,7 @@ What is checked is what a viewer would see: a frame per recorded epoch, frames t
 weights are drawn and where the curves are, the recorded weights and curves on each frame.
 """
 
+import os
 import pickle
 import re
 import shutil
@@ -162,9 +163,20 @@ def test_recording_needs_a_trained_model():
 
     with pytest.raises(NotFittedError):
         TrainingRecorder().record(MLPScratchClassifier())
-    for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="n_units must be a whole number"):
+    for bad in (0, -1, 2.5, True, 101, 400):
+        with pytest.raises(ValueError, match="n_units must be a whole number from 1 to 100"):
             TrainingRecorder(n_units=bad)
+
+
+def test_the_recorder_keeps_up_to_n_units_and_the_animation_draws_up_to_100(digits01):
+    X, y = digits01
+    recorder = TrainingRecorder(n_units=100)
+    recorder.record(MLPScratchClassifier((3,), random_state=0).partial_fit(X, y, classes=np.arange(10)))
+    assert recorder.weights[0].shape == (64, 3)  # all the network has
+    assert len(TrainingAnimation.from_recorder(recorder).plot().units_.images_) == 3
+    with pytest.raises(ValueError, match=re.escape("weights hold 101 units, but at most 100 are drawn: pass "
+                                                   "weights[:, :, :100]")):
+        TrainingAnimation(np.ones((2, 4, 101)), [1.0, 0.5])
 
 
 # ----------------------------------------------------------------------
@@ -227,6 +239,19 @@ def test_images_that_are_not_square_need_their_shape(digits01, tmp_path):
         TrainingAnimation.from_recorder(recorder, image_shape=(7, 7))
     animation = TrainingAnimation.from_recorder(recorder, image_shape=(6, 10)).plot()
     assert animation.units_.images_[0].get_array().shape == (6, 10)
+
+
+@pytest.mark.parametrize("image_shape", [(-8, -8), (8.0, 8.0), (0, 64), (True, 64), 64, (8, 8, 1), "8x8"])
+def test_image_shape_must_be_two_whole_numbers_above_0(image_shape, digits01):
+    message = re.escape(f"image_shape must be (rows, cols), two whole numbers of 1 or more, got {image_shape!r}")
+    with pytest.raises(ValueError, match=message):
+        TrainingAnimation(np.ones((2, 64, 2)), [1.0, 0.5], image_shape=image_shape)
+    from skscratch.plotting import HiddenUnitsDisplay
+
+    clf = MLPScratchClassifier((2,), random_state=0).partial_fit(*digits01, classes=np.arange(10))
+    with pytest.raises(ValueError, match=message):
+        HiddenUnitsDisplay.from_estimator(clf, image_shape=image_shape)
+    assert TrainingAnimation(np.ones((2, 64, 2)), [1.0, 0.5], image_shape=(np.int64(4), 16)).image_shape == (4, 16)
 
 
 def test_zero_epochs_and_mismatched_data_are_refused():
@@ -298,6 +323,32 @@ def test_a_failed_save_leaves_the_file_there_was(recorded, tmp_path, monkeypatch
         animation.save(path, dpi=DPI)
     assert path.read_bytes() == b"the animation of yesterday"
     assert [p.name for p in tmp_path.iterdir()] == ["training.gif"]
+
+
+def test_a_path_that_cannot_be_written_is_refused_before_drawing_and_named(tmp_path):
+    animation = TrainingAnimation(np.ones((2, 4, 1)), [1.0, 0.5])
+    (tmp_path / "a file").write_text("")
+    (tmp_path / "folder.gif").mkdir()
+    for path, error, says in [(tmp_path / "missing" / "training.gif", FileNotFoundError, "does not exist"),
+                              (tmp_path / "a file" / "training.gif", NotADirectoryError, "is not a folder"),
+                              (tmp_path / "folder.gif", IsADirectoryError, "Is a directory")]:
+        with pytest.raises(error, match=says) as raised:
+            animation.save(path)
+        assert raised.value.filename == str(path)
+        assert not hasattr(animation, "figure_")  # refused before drawing a frame
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", "folder.gif"]
+
+
+def test_an_error_in_writing_names_the_path_not_the_temporary_file(tmp_path, monkeypatch):
+    import skscratch.plotting
+
+    def refuse(path, write):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".skscratch-0123456789abcdef.tmp"))
+
+    monkeypatch.setattr(skscratch.plotting, "write_atomically", refuse)
+    with pytest.raises(PermissionError) as raised:
+        TrainingAnimation(np.ones((2, 4, 1)), [1.0, 0.5]).save(tmp_path / "training.gif", dpi=DPI)
+    assert str(raised.value) == f"[Errno 13] Permission denied: '{tmp_path / 'training.gif'}'"
 
 
 def run_python(code, **kwargs):
@@ -406,6 +457,16 @@ def test_train_animate_mistakes_are_one_line_before_training(cli_inputs, tmp_pat
     assert_one_line(result, 1, "skscratch train: error: ", *fragments)
     assert "Training a" not in result.stdout
     assert [p.name for p in tmp_path.iterdir()] == [data]  # nothing written
+
+
+def test_train_animate_a_hard_link_to_out_is_named_as_such(cli_inputs, tmp_path):
+    (tmp_path / "model.npz").write_bytes(b"the model of yesterday")
+    os.link(tmp_path / "model.npz", tmp_path / "hard.gif")
+    result = skscratch_run("train", "--data", cli_inputs / "train.csv", "--out", "model.npz", "--animate", "hard.gif",
+                           cwd=tmp_path)
+    assert_one_line(result, 1, "skscratch train: error: --animate hard.gif and --out model.npz name one file "
+                    "(hard links); give the animation a file of its own")
+    assert (tmp_path / "hard.gif").read_bytes() == b"the model of yesterday"
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed")

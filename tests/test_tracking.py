@@ -1,5 +1,7 @@
 """skscratch.tracking: history_ logged epoch by epoch to MLflow (a local file store) and TensorBoard."""
 
+import gc
+import os
 import pickle
 import socket
 import struct
@@ -15,6 +17,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
 from skscratch.tracking import MLflowLogger, TensorBoardLogger, log_history
 
+pytest_plugins = ["pytester"]  # to run a doctest of skscratch/ as pytest runs it
+ROOT = Path(__file__).resolve().parents[1]
 needs_callbacks = pytest.mark.skipif(not hasattr(MLPScratchClassifier(), "set_callbacks"),
                                      reason="scikit-learn < 1.9 has no callback API")
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
@@ -70,6 +74,26 @@ def column(clf, name, dtype=float):
 
 def all_runs(mlflow):
     return mlflow.search_runs(search_all_experiments=True, output_format="list")
+
+
+class RaiseAtEpoch:
+    """A callback that raises ``error`` as epoch ``epoch`` of the estimator begins: a fit that fails midway."""
+
+    def __init__(self, epoch, error=RuntimeError):
+        self.epoch, self.error = epoch, error
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        if context.task_name == "epoch" and len(estimator._history) + 1 == self.epoch:
+            raise self.error(f"raised as epoch {self.epoch} began")
+
+    def on_fit_task_end(self, estimator, context):
+        return False
+
+    def teardown(self, estimator, context):
+        pass
 
 
 # ----------------------------------------------------------------------
@@ -156,6 +180,84 @@ def test_a_fit_that_fails_midway_ends_its_run_as_failed(mlflow, data):
 
 
 @needs_callbacks
+def test_a_failed_fit_that_carries_on_a_run_leaves_its_status_and_tags_it(mlflow, data):
+    X, y = data
+    failing = RaiseAtEpoch(epoch=0)  # never, yet
+    clf = model(max_iter=3, warm_start=True).set_callbacks(MLflowLogger(), failing).fit(X, y)
+    failing.epoch = 6
+    with pytest.raises(RuntimeError, match="epoch 6"):
+        clf.fit(X, y)  # epochs 4 and 5, then an error
+    assert mlflow.active_run() is None
+    (run,) = all_runs(mlflow)
+    assert run.info.status == "FINISHED"  # epochs 1 to 5 stand
+    assert run.data.tags["skscratch.failed_fit"] == "5"  # the last epoch logged before the error
+    failing.epoch = 0
+    clf.fit(X, y)  # carries on the run still
+    (run,) = all_runs(mlflow)
+    assert run.info.status == "FINISHED"
+    assert metric_history(mlflow, run.info.run_id, "train_loss") == column(clf, "train_loss")
+    assert [epoch for epoch, _ in column(clf, "train_loss")] == list(range(1, 9))
+
+
+@needs_callbacks
+def test_a_fit_stopped_by_ctrl_c_ends_its_run_finished(mlflow, data):
+    X, y = data
+    clf = model().set_callbacks(MLflowLogger(), RaiseAtEpoch(3, KeyboardInterrupt))
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.fit(X, y)  # the fit returns, with the weights of epoch 2
+    (run,) = all_runs(mlflow)
+    assert run.info.status == "FINISHED"
+    assert [step for step, _ in metric_history(mlflow, run.info.run_id, "train_loss")] == [1, 2]
+
+
+@needs_callbacks
+def test_an_error_starting_a_run_ends_it_and_leaves_no_run_active(mlflow, data):
+    X, y = data
+    logger = MLflowLogger()
+    logger.prefix = "bad prefix:?"  # past the constructor's check: MLflow refuses the params' names
+    with pytest.raises(mlflow.exceptions.MlflowException, match="bad prefix"):
+        model().set_callbacks(logger).fit(X, y)
+    assert mlflow.active_run() is None
+    (failed,) = all_runs(mlflow)
+    assert failed.info.status == "FAILED"
+    model().set_callbacks(MLflowLogger()).fit(X, y)  # a run of its own, not the one that failed
+    assert sorted(run.info.status for run in all_runs(mlflow)) == ["FAILED", "FINISHED"]
+    assert mlflow.get_run(failed.info.run_id).data.metrics == {}
+
+
+def test_log_history_ends_a_run_it_could_not_start(mlflow, data):
+    logger = MLflowLogger()
+    logger.prefix = "bad prefix:?"
+    with pytest.raises(mlflow.exceptions.MlflowException, match="bad prefix"):
+        log_history(model(max_iter=2).fit(*data), logger)
+    assert mlflow.active_run() is None
+    assert [run.info.status for run in all_runs(mlflow)] == ["FAILED"]
+
+
+@pytest.mark.parametrize("prefix", ["bad prefix:?", "/mlp.", "mlp//", "../mlp/", "./", 'a"b'])
+def test_a_prefix_mlflow_would_refuse_is_refused_at_once(prefix):
+    pytest.importorskip("mlflow")
+    with pytest.raises(ValueError, match="MLflow would refuse the names prefix"):
+        MLflowLogger(prefix=prefix)
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        MLflowLogger(prefix=1)
+    for fine in ["", "mlp.", "mlp/", "model 1: adam-0.01_", "été/"]:
+        assert MLflowLogger(prefix=fine).prefix == fine
+
+
+def test_values_that_are_not_finite_are_not_logged(mlflow, data):
+    X, y = data
+    clf = model(max_iter=4).fit(X[::2], y[::2], X_val=X[1::2], y_val=y[1::2])
+    clf._history[1]["train_loss"] = np.inf
+    clf._history[2]["train_loss"] = np.nan
+    clf._history[3]["val_loss"] = -np.inf
+    log_history(clf, MLflowLogger())
+    run_id = mlflow.last_active_run().info.run_id
+    assert [step for step, _ in metric_history(mlflow, run_id, "train_loss")] == [1, 4]
+    assert [step for step, _ in metric_history(mlflow, run_id, "val_loss")] == [1, 2, 3]
+
+
+@needs_callbacks
 def test_partial_fit_calls_carry_on_one_run(mlflow, data):
     X, y = data
     clf = model().set_callbacks(MLflowLogger())
@@ -239,6 +341,26 @@ def test_a_search_logs_each_fit_to_a_child_run(mlflow, data):
 
 
 @needs_callbacks
+def test_a_search_in_threads_nests_under_the_run_named(mlflow, data):
+    """MLflow's active run is the thread's: fits in worker threads find it by run_id."""
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = data
+    experiment_id = mlflow.create_experiment("search")
+    with mlflow.start_run(experiment_id=experiment_id) as parent:
+        clf = model(max_iter=2).set_callbacks(MLflowLogger(run_id=parent.info.run_id, nested=True))
+        with parallel_backend("threading", n_jobs=2):
+            GridSearchCV(clf, {"alpha": [1e-4, 1e-2]}, cv=2, n_jobs=2).fit(X, y)
+        assert mlflow.active_run().info.run_id == parent.info.run_id
+    children = [run for run in all_runs(mlflow) if run.info.run_id != parent.info.run_id]
+    assert len(children) == 5  # 2 candidates x 2 folds + the refit
+    assert all(run.data.tags["mlflow.parentRunId"] == parent.info.run_id for run in children)
+    assert all(run.info.status == "FINISHED" for run in children)
+    assert {run.info.experiment_id for run in children} == {experiment_id}  # beside their parent
+
+
+@needs_callbacks
 def test_a_network_with_a_logger_pickles_and_clones(mlflow, data):
     X, y = data
     logger = MLflowLogger(prefix="a.")
@@ -249,6 +371,38 @@ def test_a_network_with_a_logger_pickles_and_clones(mlflow, data):
     copy.fit(X, y)
     clone(clf).fit(X, y)
     assert len(all_runs(mlflow)) == 3
+
+
+@needs_callbacks
+def test_a_model_pickled_with_loggers_loads_and_predicts_without_their_packages(mlflow, data, tmp_path,
+                                                                                   monkeypatch):
+    pytest.importorskip("tensorboardX")
+    X, y = data
+    clf = model().set_callbacks(MLflowLogger(prefix="a."), TensorBoardLogger(tmp_path)).fit(X, y)
+    pickled = pickle.dumps(clf)
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+    loaded = pickle.loads(pickled)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    assert [repr(logger) for logger in loaded._skl_callbacks] == [repr(logger) for logger in clf._skl_callbacks]
+    # the package is wanted when a fit uses the logger
+    with pytest.raises(ImportError, match=r'MLflowLogger needs mlflow: pip install "skscratch\[mlflow\]"'):
+        loaded.fit(X, y)
+    with pytest.raises(ImportError, match=r'needs tensorboardX: pip install "skscratch\[tensorboard\]"'):
+        loaded.set_callbacks(loaded._skl_callbacks[1]).fit(X, y)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))  # the failed fits left it as it was
+
+
+def test_the_examples_leave_mlflow_as_they_found_it(mlflow, pytester, monkeypatch):
+    """The MLflowLogger example sets MLflow's tracking URI and a variable: put back after it, by conftest.py."""
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
+    uri = mlflow.get_tracking_uri()
+    example = f"{ROOT / 'skscratch' / 'tracking.py'}::skscratch.tracking.MLflowLogger"
+    result = pytester.runpytest_inprocess(example, "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+                                          "-c", str(ROOT / "pyproject.toml"))
+    result.assert_outcomes(passed=1)
+    assert mlflow.get_tracking_uri() == os.environ["MLFLOW_TRACKING_URI"] == uri
+    assert "MLFLOW_ALLOW_FILE_STORE" not in os.environ
 
 
 # ----------------------------------------------------------------------
@@ -291,13 +445,39 @@ def test_tensorboard_gets_every_column_per_epoch(tmp_path, data, no_network):
 
 
 @needs_callbacks
-def test_tensorboard_partial_fit_calls_keep_every_epoch(tmp_path, data, no_network):
+def test_tensorboard_partial_fit_calls_carry_on_one_event_file(tmp_path, data, no_network):
     pytest.importorskip("tensorboardX")
     X, y = data
-    clf = model().set_callbacks(TensorBoardLogger(tmp_path))
-    for _ in range(4):  # several writers in one second: none overwrites another's file
+    logger = TensorBoardLogger(tmp_path)
+    clf = model().set_callbacks(logger)
+    for _ in range(5):
         clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert len(list(tmp_path.iterdir())) == 1
+    # every epoch is on disk as it ends, while the file is still open
     assert read_scalars(tmp_path)["train_loss"] == column(clf, "train_loss", np.float32)
+    clf.set_params(warm_start=True, max_iter=2).fit(X, y)  # a warm start carries on too
+    assert len(list(tmp_path.iterdir())) == 1
+    assert [step for step, _ in read_scalars(tmp_path)["train_loss"]] == [1, 2, 3, 4, 5, 6, 7]
+    (first,) = tmp_path.iterdir()
+    clf.set_params(warm_start=False).fit(X, y)  # a fresh fit: a file of its own, the other one closed
+    (second,) = set(tmp_path.iterdir()) - {first}
+    assert [step for step, _ in read_scalars(tmp_path)["train_loss"]] == [1, 1, 2, 2, 3, 4, 5, 6, 7]
+    ((kept, _),) = logger._last_run.values()
+    assert kept.close.alive
+    del clf
+    gc.collect()
+    assert not kept.close.alive and not logger._last_run  # the file closed with its estimator
+
+
+@needs_callbacks
+def test_tensorboard_files_of_several_fits_in_one_second_are_apart(tmp_path, data, no_network):
+    pytest.importorskip("tensorboardX")
+    X, y = data
+    clf = model(max_iter=1).set_callbacks(TensorBoardLogger(tmp_path))
+    for _ in range(4):  # fresh fits, in one second: none overwrites another's file
+        clf.fit(X, y)
+    assert len(list(tmp_path.iterdir())) == 4
+    assert [step for step, _ in read_scalars(tmp_path)["train_loss"]] == [1, 1, 1, 1]
 
 
 def test_tensorboard_log_history(tmp_path, data, no_network):
