@@ -34,7 +34,7 @@ import numpy as np
 from ._cli_demo import demo
 from ._cli_entry import INTERRUPTED, handling_ctrl_c
 from ._cli_files import CommandError, check_features, check_output, load_images, load_model, write_atomically
-from ._cli_train import train
+from ._cli_train import DEFAULTS, train
 
 __all__ = ["main", "demo", "train", "evaluate", "predict", "load_images", "CommandError"]
 
@@ -234,18 +234,27 @@ def _add_train(commands, data_help):
     train_parser.add_argument("--data", required=True, type=_file_name, help=data_help + " (its training part)")
     train_parser.add_argument("--out", required=True, type=_file_name,
                               help="where to save the model (.npz; its folder must exist)")
-    train_parser.add_argument("--hidden", type=_hidden_sizes, default=(128,), help="hidden layer sizes (default 128)")
-    train_parser.add_argument("--epochs", type=_positive_int, default=20, help="passes over the data (default 20)")
+    defaults = DEFAULTS
+    train_parser.add_argument("--hidden", type=_hidden_sizes, default=defaults["hidden"],
+                              help="hidden layer sizes (default %s)" % ",".join(map(str, defaults["hidden"])))
+    train_parser.add_argument("--epochs", type=_positive_int, default=defaults["epochs"],
+                              help="passes over the data (default %(default)s)")
     train_parser.add_argument("--batch-size", type=_positive_int, default=None,
-                              help="minibatch size (default 128, or all the images when fewer)")
-    train_parser.add_argument("--learning-rate", type=_positive_number, default=1e-3, help="default 0.001")
-    train_parser.add_argument("--solver", choices=["adam", "adamw", "sgd"], default="adam", help="default adam")
+                              help=f"minibatch size (default {defaults['batch_size']}, or all the images when fewer)")
+    train_parser.add_argument("--learning-rate", type=_positive_number, default=defaults["learning_rate"],
+                              help="the first epoch's learning rate (default %(default)s)")
+    train_parser.add_argument("--schedule", choices=["cosine", "constant"], default=defaults["schedule"],
+                              help="the learning rate over the epochs: down to 0 along half a cosine, or "
+                              "constant (default %(default)s)")
+    train_parser.add_argument("--solver", choices=["adam", "adamw", "sgd"], default=defaults["solver"],
+                              help="default %(default)s")
     train_parser.add_argument("--activation", choices=["relu", "tanh", "logistic", "leaky_relu", "elu", "gelu"],
-                              default="relu", help="hidden activation (default relu)")
-    train_parser.add_argument("--alpha", type=_non_negative_number, default=1e-4,
-                              help="L2 penalty / weight decay (default 1e-4)")
-    train_parser.add_argument("--dropout", type=_fraction, default=0.0,
-                              help="dropout rate of the hidden layers, in [0, 1) (default 0)")
+                              default=defaults["activation"], help="hidden activation (default %(default)s)")
+    train_parser.add_argument("--alpha", type=_non_negative_number, default=None,
+                              help=f"decoupled weight decay with adamw (default {defaults['alpha']}), L2 "
+                              "penalty with adam and sgd (default 1e-4)")
+    train_parser.add_argument("--dropout", type=_fraction, default=defaults["dropout"],
+                              help="dropout rate of the hidden layers, in [0, 1) (default %(default)s)")
     train_parser.add_argument("--validation-fraction", type=_fraction, default=0.1,
                               help="share of the training images held out to report accuracy, in [0, 1) "
                               "(default 0.1)")
@@ -310,8 +319,8 @@ def _run(args):
     if args.command == "train":
         _, outcome = train(args.data, args.out, hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
                            learning_rate=args.learning_rate, solver=args.solver, activation=args.activation,
-                           alpha=args.alpha, dropout=args.dropout, validation_fraction=args.validation_fraction,
-                           seed=args.seed, animate=args.animate)
+                           alpha=args.alpha, dropout=args.dropout, schedule=args.schedule,
+                           validation_fraction=args.validation_fraction, seed=args.seed, animate=args.animate)
         return _OUTCOME_STATUS[outcome]
     if args.command == "evaluate":
         evaluate(args.model, args.data)

@@ -84,6 +84,12 @@ def test_bench_train_baseline_unknown_revision(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bench_cli_defaults_quick(tmp_path):
+    out = run("bench_cli_defaults.py", "--quick", "--out-dir", str(tmp_path))
+    assert "Chosen" in (tmp_path / "cli_defaults_quick.md").read_text()
+    assert "MLPClassifier()" in out
+
+
 def test_bench_scaling_quick(tmp_path):
     pytest.importorskip("matplotlib")
     run("bench_scaling.py", "--quick", "--epochs", "1", "--out-dir", str(tmp_path))

@@ -264,7 +264,8 @@ def test_divergence_saves_the_last_good_epoch_with_a_one_line_warning(inputs, tm
 def test_failing_to_save_is_one_line(tmp_path):
     folder = tmp_path / "models"
     folder.mkdir()
-    process = subprocess.Popen([SCRIPT, "train", "--data", "digits", "--epochs", "300", "--out", folder / "m.npz"],
+    process = subprocess.Popen([SCRIPT, "train", "--data", "digits", "--hidden", "32", "--epochs", "300",
+                                "--out", folder / "m.npz"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(process.stdout, "epoch   1/")
     folder.rmdir()  # the folder goes away during training
