@@ -1,4 +1,4 @@
-"""Shared fixtures: scikit-learn's bundled datasets, and weight comparisons."""
+"""Shared fixtures: scikit-learn's bundled datasets (the weight comparisons are in _weights.py)."""
 
 import os
 
@@ -6,7 +6,6 @@ import os
 # is read when SciPy is first imported: before anything below imports it
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.datasets import load_digits, load_iris  # noqa: E402
 
@@ -24,16 +23,3 @@ def digits01():
     """The 8x8 digits with pixels scaled to [0, 1]."""
     X, y = load_digits(return_X_y=True)
     return X / 16.0, y
-
-
-def weights(clf):
-    """Every weight matrix and bias vector of a fitted network, in order."""
-    return [*clf.coefs_, *clf.intercepts_]
-
-
-def assert_same_weights(a, b):
-    """Bit-for-bit equal weights, shapes and dtypes."""
-    assert len(weights(a)) == len(weights(b))
-    for wa, wb in zip(weights(a), weights(b), strict=True):
-        assert wa.dtype == wb.dtype and wa.shape == wb.shape
-        assert np.array_equal(wa, wb)

@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from conftest import assert_same_weights
+from _weights import assert_same_weights
 from skscratch import MLPScratchClassifier, _parallel
 
 da = pytest.importorskip("dask.array")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
-from conftest import weights
+from _weights import weights
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
 from skscratch._dropout import dropout_masks
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from conftest import weights
+from _weights import weights
 from skscratch import MLPScratchClassifier, MLPScratchRegressor, _kernels, _parallel
 from skscratch._optimizers import SGD, Adam, AdamW
 

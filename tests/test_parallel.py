@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
 
-from conftest import weights
+from _weights import weights
 from skscratch import MLPScratchClassifier, _parallel
 
 

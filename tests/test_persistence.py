@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import InconsistentVersionWarning
 
 import skscratch
-from conftest import assert_same_weights
+from _weights import assert_same_weights
 from skscratch import MLPScratchClassifier, MLPScratchRegressor, _metadata, _optimizers
 from skscratch._integrity import DIGEST, SIGNATURE, array_sha256
 from skscratch._persistence import METADATA

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import assert_same_weights, weights
+from _weights import assert_same_weights, weights
 from skscratch import MLPScratchClassifier
 
 

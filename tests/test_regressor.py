@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler, scale
 
-from conftest import weights
+from _weights import weights
 from skscratch import MLPScratchRegressor
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
