@@ -18,15 +18,22 @@ order and the same dtype, and a test checks that both give the same bits.
 They are used when numba is installed (``pip install "skscratch[fast]"``)
 unless ``SKSCRATCH_KERNELS=0`` is set (:data:`ENABLED`), for networks of at
 least :data:`MIN_PARAMS` parameters (:func:`use_for`). Compiled code is
-cached on disk (``cache=True``) where the package folder or numba's cache
-folder is writable; elsewhere it is compiled once per process.
+cached on disk in the user's cache folder (:func:`cache_dir`), never in the
+installed package: files pip does not know of would outlive an uninstall and
+leave an empty ``skscratch`` folder that hides the next install. Where that
+folder cannot be written, the kernels are compiled once per process.
 
 This module is the only one that imports numba, and only when a kernel is
 first needed: ``import skscratch`` and small fits never load it.
 """
 
+import contextlib
+import functools
 import importlib.util
+import logging
 import os
+import sys
+import threading
 import warnings
 
 import numpy as np
@@ -68,21 +75,122 @@ def use_for(params):
     return ENABLED and params.size >= MIN_PARAMS
 
 
+_log = logging.getLogger(__name__)  # notes on the cache, at debug level only
+
+
+def cache_dir(environ=os.environ, platform=sys.platform):
+    """The folder of skscratch's compiled kernels, or None where no folder can be named.
+
+    In order: ``$SKSCRATCH_CACHE_DIR/numba``; ``$NUMBA_CACHE_DIR`` (numba's
+    own setting, for all its caches); else the platform's user cache folder:
+    ``$XDG_CACHE_HOME/skscratch/numba`` (``~/.cache/skscratch/numba``) on
+    Linux, ``~/Library/Caches/skscratch/numba`` on macOS,
+    ``%LOCALAPPDATA%\\skscratch\\Cache\\numba`` on Windows. Each installation
+    of skscratch caches in a subfolder of its own (numba names it after the
+    folder of the source file). Deleting the folder clears the cache.
+    """
+
+    def absolute(name):
+        value = environ.get(name, "")
+        return value if os.path.isabs(value) else None  # unset, empty or relative: ignored (XDG's rule)
+
+    if environ.get("SKSCRATCH_CACHE_DIR"):
+        return os.path.join(os.path.abspath(environ["SKSCRATCH_CACHE_DIR"]), "numba")
+    if environ.get("NUMBA_CACHE_DIR"):
+        return os.path.abspath(environ["NUMBA_CACHE_DIR"])
+    home = environ.get("HOME") or os.path.expanduser("~")
+    if platform == "win32":
+        base = absolute("LOCALAPPDATA") or os.path.join(environ.get("USERPROFILE") or home, "AppData", "Local")
+        return os.path.join(base, "skscratch", "Cache", "numba")
+    if not os.path.isabs(home):  # no home folder (e.g. a user without a passwd entry)
+        return None
+    if platform == "darwin":
+        return os.path.join(home, "Library", "Caches", "skscratch", "numba")
+    return os.path.join(absolute("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "skscratch", "numba")
+
+
+@functools.cache
+def _kernel_cache_class(folder):
+    """numba's on-disk ``FunctionCache``, with ``folder`` as its one place (numba imported here).
+
+    ``njit(cache=True)`` would try numba's locators in turn, the first being
+    the ``__pycache__`` next to this file: inside the installed package. This
+    cache has a single locator, so it is the user's cache folder or nothing.
+    numba's settings for the user's own functions are left as they are.
+    """
+    from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator, _SourceFileBackedLocatorMixin
+
+    class Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
+        # from_function (the mixin's) returns None where the folder cannot be created or written
+        def __init__(self, py_func, py_file):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = os.path.join(folder, self.get_suitable_cache_subpath(py_file))
+
+        def get_cache_path(self):
+            return self._cache_path
+
+    class Impl(CompileResultCacheImpl):
+        _locator_classes = [Locator]
+
+    class KernelCache(FunctionCache):
+        """A cache entry that cannot be read or written is a miss: the kernel is compiled, the same bits."""
+
+        _impl_class = Impl
+
+        def load_overload(self, sig, target_context):
+            try:
+                return super().load_overload(sig, target_context)
+            except Exception:  # an unreadable or corrupt entry: start the index afresh (else no save could read it)
+                _log.debug("cannot load a kernel from %s", self.cache_path, exc_info=True)
+                with contextlib.suppress(Exception):  # a folder that cannot be written: nothing to do
+                    self.flush()
+                return None
+
+        def save_overload(self, sig, data):
+            try:
+                super().save_overload(sig, data)
+            except Exception:
+                _log.debug("cannot save a kernel in %s", self.cache_path, exc_info=True)
+
+    return KernelCache
+
+
+def _disk_cache(py_func):
+    """The on-disk cache for the kernel ``py_func``, or None (compile once per process) where there is none."""
+    import numba
+
+    folder = cache_dir()
+    if folder is None:
+        _log.debug("no cache folder (no home folder): kernels compiled per process")
+        return None
+    if getattr(numba.config, "CACHE_LOCATOR_CLASSES", ""):  # would replace our locator: it might be the package's
+        _log.debug("NUMBA_CACHE_LOCATOR_CLASSES is set: kernels compiled per process")
+        return None
+    try:
+        return _kernel_cache_class(folder)(py_func)
+    except RuntimeError:  # "no locator available": the folder cannot be created or written
+        _log.debug("cannot write in %s: kernels compiled per process", folder)
+        return None
+
+
 def _jit(function):
-    """numba's njit with ``cache=True`` where a cache folder is writable, else without a cache."""
+    """numba's njit, cached in :func:`cache_dir` where it can be written, else compiled once per process."""
     import numba
 
     # serial, releasing the GIL: the callers split the vector over skscratch's own
     # threads (_parallel.for_each_chunk). numba's parallel loops would start a
     # second pool, whose threads spin between steps and take the cores from ours.
-    options = dict(nogil=True, fastmath=False, error_model="numpy")
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # no writable place for the cache: compile once per process
-        return numba.njit(cache=False, **options)(function)
+    kernel = numba.njit(cache=False, nogil=True, fastmath=False, error_model="numpy")(function)
+    if hasattr(kernel, "py_func"):  # a Dispatcher (not the function itself, as under NUMBA_DISABLE_JIT=1)
+        cache = _disk_cache(kernel.py_func)
+        if cache is not None:
+            kernel._cache = cache  # what njit(cache=True) does (Dispatcher.enable_caching), with our cache
+    return kernel
 
 
 _compiled: dict = {}  # the plain function -> its compiled kernel
+_compiling = threading.Lock()  # training threads meet a kernel's first use together: compile it once
 
 
 def _kernel(function):
@@ -92,10 +200,12 @@ def _kernel(function):
     Python it is, slowly, with the same arithmetic.
     """
     if function not in _compiled:
-        try:
-            _compiled[function] = _jit(function)
-        except ImportError:
-            _compiled[function] = function
+        with _compiling:
+            if function not in _compiled:
+                try:
+                    _compiled[function] = _jit(function)
+                except ImportError:
+                    _compiled[function] = function
     return _compiled[function]
 
 

@@ -7,9 +7,11 @@ fits with the kernels are checked against fits without them. Then: the
 switch, the cache fallback, and everything without numba at all.
 """
 
+import concurrent.futures
 import os
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -204,18 +206,18 @@ print("numba" in sys.modules)
     assert run_python(code) == "False True"
 
 
-def test_a_cache_that_cannot_be_written_falls_back_to_compiling(monkeypatch):
-    """numba raises RuntimeError for cache=True when no cache folder is writable."""
-    real_njit = numba.njit
+def test_numbas_own_cache_is_never_asked_for(monkeypatch, tmp_path):
+    """njit(cache=True) would cache in the package's __pycache__ first: the kernels bring their own cache.
 
-    def njit(*args, cache=False, **options):
-        if cache:
-            raise RuntimeError("cannot cache function: no locator available")
-        return real_njit(*args, cache=cache, **options)
-
-    monkeypatch.setattr(numba, "njit", njit)
+    Where it goes, and the folders it cannot use: tests/test_install.py.
+    """
+    monkeypatch.setenv("SKSCRATCH_CACHE_DIR", str(tmp_path))
+    real_njit, asked = numba.njit, []
+    monkeypatch.setattr(numba, "njit", lambda *args, cache=False, **options: asked.append(cache) or
+                        real_njit(*args, cache=cache, **options))
     square = _kernels._jit(lambda x: x * x)
     assert square(3.0) == 9.0
+    assert asked == [False] and square.stats.cache_path.startswith(str(tmp_path))
 
 
 def test_the_suite_passes_without_numba(tmp_path):
@@ -228,3 +230,23 @@ def test_the_suite_passes_without_numba(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_threads_meeting_a_kernels_first_use_compile_it_once(monkeypatch):
+    """Training threads reach a kernel's first use together: one dispatcher, compiled once."""
+    calls = []
+
+    def slow_jit(function):
+        calls.append(function)
+        time.sleep(0.05)  # wide open, the race this lock closes
+        return object()
+
+    def fresh(x):
+        return x
+
+    monkeypatch.setattr(_kernels, "_jit", slow_jit)
+    monkeypatch.setattr(_kernels, "_compiled", {})
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        kernels = list(pool.map(lambda _: _kernels._kernel(fresh), range(8)))
+    assert calls == [fresh]
+    assert all(kernel is kernels[0] for kernel in kernels)
