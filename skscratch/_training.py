@@ -23,7 +23,6 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 from sklearn.utils import shuffle as shuffle_indices
@@ -53,6 +52,8 @@ class History:
 
     def frame(self):
         """The rows as a DataFrame; without validation columns if no epoch had validation data."""
+        import pandas as pd  # here, not at the top: fit, predict, save and load never need pandas
+
         frame = pd.DataFrame(self.rows, columns=self.COLUMNS)
         if frame["val_loss"].isna().all():
             frame = frame.drop(columns=["val_loss", "val_score"])

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from sklearn.datasets import get_data_home
 from sklearn.utils import Bunch
 
@@ -258,6 +257,8 @@ def _bunch(images, labels, *, return_X_y, as_frame, description, target_names=No
     feature_names = _pixel_names(X.shape[1])
     frame = None
     if as_frame:
+        import pandas as pd  # only for DataFrames: the arrays need NumPy alone
+
         X = pd.DataFrame(X, columns=feature_names)
         if labels is not None:
             labels = pd.Series(labels, name="label")
@@ -375,6 +376,8 @@ def load_mnist_csv(path: StrPath, *, return_X_y: bool = False, as_frame: bool = 
     >>> X.tolist(), y.tolist()
     ([[0, 255, 12, 0]], [7])
     """
+    import pandas as pd  # its CSV reader; imported here so that the rest of the package never loads it
+
     try:
         with warnings.catch_warnings():  # a row longer than the header: an error, not a warning
             warnings.simplefilter("error", pd.errors.ParserWarning)

@@ -4,7 +4,10 @@ They use the namespace of ``Z`` (NumPy's, or torch's ...), so that they also
 run in scikit-learn's array-API checks.
 """
 
-from array_api_compat import array_namespace
+try:
+    from array_api_compat import array_namespace
+except ImportError:  # without the [array-api] extra: the copy scikit-learn bundles
+    from sklearn.externals.array_api_compat import array_namespace
 
 from skscratch import Activation
 
