@@ -2,8 +2,10 @@
 
 Small saved models (a classifier with string labels and Adam's state, a
 float32 regressor with SGD's state and early stopping's best weights, the
-classifier in format version 1, and signed and loaded with its key) are
-mutated one of eight ways, in equal shares:
+classifier in format version 1, and signed and loaded with its key, and
+pipelines of format version 3: a StandardScaler before the classifier, a
+MinMaxScaler before the regressor) are mutated one of eight ways, in equal
+shares:
 
 - ``truncate``: cut at a random byte;
 - ``bit-flip``: flip 1 to 8 random bits;
@@ -81,6 +83,9 @@ def originals():
     """Saved models to mutate, with the predictions to expect of them."""
     from sklearn.datasets import load_iris
 
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
     import skscratch
 
     X, y = load_iris(return_X_y=True)
@@ -91,9 +96,14 @@ def originals():
         regressor = skscratch.MLPScratchRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=3,
                                                   early_stopping=True, dtype="float32", random_state=0)
         regressor.fit(X, X[:, 0])
+        scaled_classifier = Pipeline([("scale", StandardScaler()), ("mlp", skscratch.MLPScratchClassifier(
+            (6,), max_iter=3, random_state=0))]).fit(X, names)
+        scaled_regressor = Pipeline([("scale", MinMaxScaler((-1, 2))), ("mlp", skscratch.MLPScratchRegressor(
+            hidden_layer_sizes=(5,), max_iter=3, dtype="float32", random_state=0))]).fit(X, X[:, 0])
     result = []
     for name, model, key in [("classifier", classifier, None), ("regressor", regressor, None),
-                             ("signed", classifier, KEY)]:
+                             ("signed", classifier, KEY), ("pipeline", scaled_classifier, None),
+                             ("pipeline-minmax", scaled_regressor, None)]:
         buffer = io.BytesIO()
         skscratch.save(model, buffer, key=key)
         data = buffer.getvalue()

@@ -1,4 +1,10 @@
-"""``skscratch demo``: train on a data set bundled with scikit-learn and show the test score."""
+"""``skscratch demo``: train on a data set bundled with scikit-learn and show the test score.
+
+With an output folder, it writes the model (a Pipeline of the scaling and
+the network, which takes the raw data) and its plots there, and removes the
+plots an earlier run of the demo left that this run does not draw
+(:data:`DEMO_FILES`): the folder shows one run. No other file is touched.
+"""
 
 import sys
 import time
@@ -7,8 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_entry import current_ctrl_c
-from ._cli_files import CommandError, check_output
+from ._cli_files import CommandError, check_output, pixel_scaling
 from ._cli_train import DIVERGED, DONE, fit_epoch, last_loss
+
+# every file the demo writes in its folder; classification alone draws the last two
+DEMO_FILES = ("model.npz", "learning_curves.png", "predictions.png", "hidden_units.png")
 
 
 def _digits(seed):
@@ -16,8 +25,8 @@ def _digits(seed):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test, raw_test = _split_and_scale(X, y, seed, stratify=y)
-    return X_train, X_test, y_train, y_test, "8x8 digit images", "acc", raw_test.reshape(-1, 8, 8)
+    X_train, X_test, y_train, y_test, raw_test, scaler = _split_and_scale(X, y, seed, stratify=y)
+    return X_train, X_test, y_train, y_test, "8x8 digit images", "acc", raw_test.reshape(-1, 8, 8), scaler
 
 
 def _diabetes(seed):
@@ -25,15 +34,15 @@ def _diabetes(seed):
     from sklearn.datasets import load_diabetes
 
     X, y = load_diabetes(return_X_y=True)
-    X_train, X_test, y_train, y_test, _ = _split_and_scale(X, y, seed)
+    X_train, X_test, y_train, y_test, _, scaler = _split_and_scale(X, y, seed)
     # R^2 is the same for y and for y scaled: train and score on scaled y
     center, spread = y_train.mean(), y_train.std()
     return (X_train, X_test, (y_train - center) / spread, (y_test - center) / spread, "diabetes patients", "R2",
-            None)
+            None, scaler)
 
 
 def _split_and_scale(X, y, seed, stratify=None):
-    """75/25 split, standardised on the training part; also the raw test rows (to show as images)."""
+    """75/25 split, standardised on the training part; also the raw test rows (to show as images), and the scaler."""
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
@@ -41,7 +50,7 @@ def _split_and_scale(X, y, seed, stratify=None):
         X, y, test_size=0.25, stratify=stratify, random_state=seed
     )
     scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test, X_test
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test, X_test, scaler
 
 
 def _fashion_mnist(seed):
@@ -53,8 +62,9 @@ def _fashion_mnist(seed):
         test = fetch_fashion_mnist(subset="test", download_if_missing=False)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from exc
-    return (train.data / np.float32(255), test.data / np.float32(255), train.target, test.target,
-            "Fashion-MNIST images", "acc", test.images)
+    scaling = pixel_scaling(train.data.shape[1])  # float32 pixels / 255, as skscratch train scales them
+    return (scaling.transform(train.data.astype(np.float32)), scaling.transform(test.data.astype(np.float32)),
+            train.target, test.target, "Fashion-MNIST images", "acc", test.images, scaling)
 
 
 class _Progress:
@@ -102,8 +112,14 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout,
         For classification: scikit-learn's 8x8 digits, or Fashion-MNIST when
         its files are on this machine (``apt-get install dataset-fashion-mnist``).
     out_dir : str or path-like, optional
-        If given, the model (``model.npz``, the safe format) and, when
-        matplotlib is installed, PNG plots are written there.
+        If given, the model (``model.npz``, the safe format: a Pipeline of
+        the scaler and the network, which takes the raw data; the
+        regression's network predicts the target standardised on the
+        training part) and, when matplotlib is installed, PNG plots are
+        written there. The demo's files of an earlier run that this run
+        does not write (the classification's ``predictions.png`` and
+        ``hidden_units.png`` after a regression, say) are removed, so the
+        folder shows this run; no other file is touched.
 
     Returns
     -------
@@ -129,7 +145,7 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout,
         data = _diabetes(seed)
     else:
         data = _fashion_mnist(seed) if dataset == "fashion-mnist" else _digits(seed)
-    X_train, X_test, y_train, y_test, what, metric, images = data
+    X_train, X_test, y_train, y_test, what, metric, images, scaler = data
     model, fit_kwargs, n_outputs = _demo_model(task, hidden, seed, y_train)
     print(
         f"Training a {X_train.shape[1]}-{'-'.join(map(str, hidden))}-{n_outputs} network on "
@@ -151,7 +167,7 @@ def demo(epochs=30, hidden=(64,), seed=0, task="classification", out=sys.stdout,
     print(f"Test {name}: {score:.4f}", file=out)
     if out_dir is not None:
         with current_ctrl_c().held():  # a Ctrl-C meanwhile waits until the files are written
-            _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out)
+            _write_demo_files(model, scaler, out_dir, X_test, y_test, images, test_scores, dataset, task, out)
     return score
 
 
@@ -183,19 +199,25 @@ def _prepare_out_dir(out_dir):
     check_output(out_dir / "model.npz")
 
 
-def _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, dataset, task, out):
-    """The model, and the plots if matplotlib is there."""
+def _write_demo_files(model, scaler, out_dir, X_test, y_test, images, test_scores, dataset, task, out):
+    """The model (with its scaler) and the plots if matplotlib is there; the demo's other files removed."""
+    from sklearn.pipeline import Pipeline
+
     from ._persistence import save
 
     out_dir = Path(out_dir)
-    save(model, out_dir / "model.npz")
-    written = ["model.npz"]
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        plt = None
+    drawn = () if plt is None else DEMO_FILES[1:] if task == "classification" else DEMO_FILES[1:2]
+    _remove_other_demo_files(out_dir, keep=("model.npz", *drawn))
+    save(Pipeline([("scale", scaler), ("mlp", model)]), out_dir / "model.npz")
+    written = ["model.npz"]
+    if plt is None:
         print(f"Wrote {out_dir / 'model.npz'}; for the plots, pip install 'skscratch[plot]'.", file=out)
         return
     from .plotting import HiddenUnitsDisplay, PredictionGridDisplay, TrainingHistoryDisplay
@@ -218,4 +240,16 @@ def _write_demo_files(model, out_dir, X_test, y_test, images, test_scores, datas
         written += ["predictions.png", "hidden_units.png"]
     plt.close("all")
     print(f"Wrote {', '.join(written)} to {out_dir}/", file=out)
+
+
+def _remove_other_demo_files(out_dir, keep):
+    """Remove the demo's files (by name, :data:`DEMO_FILES`) other than ``keep``, which an earlier run wrote.
+
+    A file only (or a link, not what it points to): a folder of that name is
+    no plot of ours.
+    """
+    for name in DEMO_FILES:
+        path = out_dir / name
+        if name not in keep and (path.is_symlink() or path.is_file()):
+            path.unlink()
 

@@ -5,6 +5,10 @@ file. Outputs are checked before any work starts (the folder exists, the
 name fits the file system, it is not a folder, it is not an input), and
 written to a temporary file that is then renamed, with Ctrl-C held, so an
 output is complete or absent.
+
+Pixels are read as 0-255; the network sees them divided by 255
+(:func:`pixel_scaling`), and a model file holds that scaling with the
+network, as a Pipeline (:func:`with_pixel_scaling`).
 """
 
 import errno
@@ -18,6 +22,7 @@ import numpy as np
 from ._cli_entry import current_ctrl_c
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
+PIXEL_MAX = 255  # pixels are read from 0 to 255; the network sees them divided by this
 CSV_NAME = re.compile(r"\.csv(\.(gz|bz2|xz|zip))?$", re.IGNORECASE)  # Kaggle's CSV, compressed or not
 # what a temporary file's name adds to the name of the file it becomes: mkstemp's random part, ".tmp"
 
@@ -102,8 +107,48 @@ def _read_images(data, subset):
     return datasets.load_idx(data, return_X_y=True)
 
 
+def pixel_scaling(n_pixels):
+    """The commands' scaling of pixels, ``X / 255``, as a fitted scikit-learn ``MaxAbsScaler``.
+
+    It is fitted on one image whose every pixel is 255, so its ``scale_`` is
+    255 in float32, and ``transform`` divides float32 pixels by 255 in
+    float32: the very bits of ``X / 255`` (float64 input is divided in
+    float64, as ``X / 255`` does). A plain scaler, so the safe format
+    stores it like any other.
+
+    Parameters
+    ----------
+    n_pixels : int
+
+    Returns
+    -------
+    MaxAbsScaler
+    """
+    from sklearn.preprocessing import MaxAbsScaler
+
+    return MaxAbsScaler().fit(np.full((1, n_pixels), PIXEL_MAX, dtype=np.float32))
+
+
+def with_pixel_scaling(network, scaling=None):
+    """``Pipeline([("scale", scaling), ("mlp", network)])``: what ``skscratch train`` saves.
+
+    ``scaling`` is :func:`pixel_scaling` of the network's inputs by default.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if scaling is None:
+        scaling = pixel_scaling(network.n_features_in_)
+    return Pipeline([("scale", scaling), ("mlp", network)])
+
+
 def load_model(path):
     """A model saved by ``skscratch train``, or a one-line error that says what is wrong with the file.
+
+    The model takes pixels from 0 to 255 as they are read: a file of
+    ``skscratch train`` holds the scaling and the network, as a Pipeline. A
+    file that holds a bare network (written by ``skscratch train`` before
+    it saved its scaling, or by ``skscratch.save(network)``) gets pixels /
+    255, as ``evaluate`` and ``predict`` always gave it.
 
     Parameters
     ----------
@@ -111,8 +156,11 @@ def load_model(path):
 
     Returns
     -------
-    MLPScratchClassifier
+    Pipeline
+        The scaling, then an MLPScratchClassifier.
     """
+    from sklearn.pipeline import Pipeline
+
     from ._persistence import load
 
     if os.path.isdir(path):
@@ -125,10 +173,13 @@ def load_model(path):
         raise CommandError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    if not hasattr(model, "classes_"):
-        raise CommandError(f"{path} holds a {type(model).__name__}; this command needs a classifier, as "
+    bare = not isinstance(model, Pipeline)
+    network = model if bare else model[-1]
+    if not hasattr(network, "classes_"):
+        what = "" if bare else f"Pipeline of {type(model[0]).__name__} and "
+        raise CommandError(f"{path} holds a {what}{type(network).__name__}; this command needs a classifier, as "
                            "skscratch train saves")
-    return model
+    return with_pixel_scaling(network) if bare else model  # a bare network: pixels / 255, as always
 
 
 def check_features(model, X, data):

@@ -4,7 +4,9 @@ Everything that can refuse the run is checked before training starts, so a
 mistake never costs an hour of training: the output file, the data (rows,
 classes, the validation split) and the memory the network needs. Then
 training runs one ``partial_fit`` per epoch, which also lets Ctrl-C and a
-diverging loss stop it cleanly, and the model is saved with Ctrl-C held.
+diverging loss stop it cleanly, and the model is saved with Ctrl-C held: a
+Pipeline of the scaling the network was trained with (pixels / 255) and the
+network, so that the file takes raw pixels wherever it is loaded.
 With ``--animate``, a :class:`skscratch.plotting.TrainingRecorder` takes a
 snapshot after every epoch, and the animation is written after the model.
 """
@@ -19,7 +21,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._cli_entry import current_ctrl_c
-from ._cli_files import CommandError, check_output, load_images
+from ._cli_files import CommandError, check_output, load_images, pixel_scaling, with_pixel_scaling
 
 DONE, DIVERGED, INTERRUPTED = "done", "diverged", "interrupted"
 
@@ -58,7 +60,9 @@ def train(data, out, *, hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"], ba
         A Kaggle-style CSV, an IDX file or pair, or a data set's name (see
         :func:`skscratch._cli_files.load_images`).
     out : str or path-like
-        Where to save the model (skscratch's safe ``.npz`` format).
+        Where to save the model (skscratch's safe ``.npz`` format): a
+        Pipeline of the scaling (pixels / 255, a ``MaxAbsScaler``) and the
+        network.
     hidden, epochs, learning_rate, solver, activation, dropout, seed
         As the command-line options of the same names; their defaults are
         ``DEFAULTS``.
@@ -81,8 +85,8 @@ def train(data, out, *, hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"], ba
 
     Returns
     -------
-    model : MLPScratchClassifier
-        The model saved.
+    model : Pipeline
+        The model saved: the scaling, then the MLPScratchClassifier.
     outcome : {"done", "diverged", "interrupted"}
         Whether every epoch ran, the loss blew up, or Ctrl-C stopped training.
 
@@ -100,7 +104,7 @@ def train(data, out, *, hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"], ba
     check_output(out, inputs=data.split(","))
     if animate is not None:
         _check_animation(animate, out, data)
-    X, y, classes, validation = _training_data(data, validation_fraction, seed, stream)
+    X, y, classes, validation, scaling = _training_data(data, validation_fraction, seed, stream)
     batch_size = _batch_size(batch_size, len(X))
     check_memory([X.shape[1], *hidden, len(classes)], batch_size, len(validation[0]) if validation else 0)
     recorder = None if animate is None else _recorder(X.shape[1], data)
@@ -123,10 +127,11 @@ def train(data, out, *, hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"], ba
         if not whole:
             raise KeyboardInterrupt  # before the network existed: nothing to save
         print(f"Interrupted after {epochs_done} full epoch(s): saving the model as it is.", file=stream)
-    _save(model, out, stream)
+    pipeline = with_pixel_scaling(model, scaling)
+    _save(pipeline, out, stream)
     if recorder is not None:
         _write_animation(recorder, animate, stream)
-    return model, outcome
+    return pipeline, outcome
 
 
 def _warn(text):
@@ -134,13 +139,14 @@ def _warn(text):
 
 
 def _training_data(data, validation_fraction, seed, stream):
-    """Pixels / 255 and labels to train on, the classes, and the validation set (or None)."""
+    """Pixels / 255 and labels to train on, the classes, the validation set (or None), and the scaling."""
     print(f"Loading {data}", file=stream, flush=True)
     X, y = load_images(data)
     classes = _classes(y, data)
-    X /= 255
+    scaling = pixel_scaling(X.shape[1])
+    X /= scaling.scale_  # scaling.transform(X), in place: float32 pixels / 255 in float32
     X, y, validation = _hold_out(X, y, validation_fraction, seed)
-    return X, y, classes, validation
+    return X, y, classes, validation, scaling
 
 
 def _batch_size(asked, n_images):

@@ -2,8 +2,10 @@
 
 The metadata is one JSON object: the format and its version, the
 estimator's class, its constructor parameters, its fitted attributes, the
-classes (classifiers), the optimizer's state without its arrays, and every
-array's dtype, shape and sha256. :func:`metadata_json` writes it.
+classes (classifiers), the optimizer's state without its arrays, every
+array's dtype, shape and sha256, and for a pipeline (format version 3) the
+scaler before the network (``_pipeline_format``). :func:`metadata_json`
+writes it.
 
 :func:`check_metadata` reads it back like any input: every field has a
 declared type, range and consistency rule (:data:`PARAM_RULES`,
@@ -24,12 +26,14 @@ import numpy as np
 from . import _optimizers
 from ._integrity import DIGEST, HEX64, array_sha256
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+from ._pipeline_format import check_pipeline
 from ._strict_json import (REPR, boolean, check_keys, dtype_type, either, encode, integer, mapping, none, number,
                            random_state, record, sequence, string)
 from ._version import __version__
 
 FORMAT, FORMAT_VERSION = "skscratch.npz", 2
-READABLE_VERSIONS = (1, 2)
+PIPELINE_FORMAT_VERSION = 3  # a scaler before the network; a bare network's file stays version 2
+READABLE_VERSIONS = (1, 2, 3)
 ESTIMATORS = {cls.__name__: cls for cls in (MLPScratchClassifier, MLPScratchRegressor)}
 # fitted attributes kept in the JSON (the arrays are named apart)
 FITTED = ("n_features_in_", "n_iter_", "t_", "n_outputs_", "n_layers_", "out_activation_", "loss_",
@@ -38,7 +42,7 @@ FITTED = ("n_features_in_", "n_iter_", "t_", "n_outputs_", "n_layers_", "out_act
 ARRAY_DTYPES = {"float32", "float64"}
 
 # A network of H hidden layers has 2 (H + 1) weight arrays and at most 6 more
-# members: within _npz_container.MAX_MEMBERS.
+# members, and a scaler at most 5: within _npz_container.MAX_MEMBERS.
 MAX_LAYERS = 4_000  # hidden layers
 MAX_CLASS_NAME = 256  # width of a "U" dtype of classes, when no class name is longer
 
@@ -47,11 +51,14 @@ MAX_CLASS_NAME = 256  # width of a "U" dtype of classes, when no class name is l
 # save: the metadata of a fitted model
 
 
-def metadata_json(model, optimizer_state, arrays):
+def metadata_json(model, optimizer_state, arrays, pipeline=None):
     """The metadata of ``model``, saved with ``arrays``, as UTF-8 JSON.
 
     ``optimizer_state`` is the optimizer's state (``_optimizers.to_state``)
     or None; its arrays are among ``arrays``, its other fields go here.
+    ``pipeline`` is the ``pipeline`` entry of a network saved after its
+    scaler (``_pipeline_format.split_pipeline``), whose arrays are among
+    ``arrays`` too; None for a bare network.
     """
     optimizer = None
     if optimizer_state is not None:
@@ -68,6 +75,8 @@ def metadata_json(model, optimizer_state, arrays):
         "arrays": {name: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": array_sha256(a)}
                    for name, a in arrays.items()},
     }
+    if pipeline is not None:
+        metadata.update(format_version=PIPELINE_FORMAT_VERSION, pipeline=pipeline)
     if hasattr(model, "feature_names_in_"):
         metadata["fitted"]["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
     if hasattr(model, "_label_binarizer"):
@@ -138,7 +147,7 @@ OPTIMIZER_RULES = {
     "weight_decay": number(0), "decay": sequence(integer(), max_length=2),
 }
 
-Plan = namedtuple("Plan", "estimator params fitted classes optimizer arrays")
+Plan = namedtuple("Plan", "estimator params fitted classes optimizer arrays pipeline")
 _ARRAY_SPEC = record({"dtype": string(ARRAY_DTYPES), "shape": sequence(integer(), max_length=2),
                       "sha256": string(max_length=64)})
 _CLASSES = record({"values": sequence(_LABEL), "dtype": string(max_length=20),
@@ -151,9 +160,12 @@ _CLASS_DTYPE = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248]|U[1-9][0-9]{0,5})\Z")
 # load: the metadata checked, field by field and as a whole
 
 
-def check_metadata(metadata, version):
-    """Validate the metadata; return what to build, and the arrays to read with their dtype, shape and sha256."""
-    Estimator = _check_header(metadata, version)
+def check_metadata(metadata, layout):
+    """Validate the metadata; return what to build, and the arrays to read with their dtype, shape and sha256.
+
+    ``layout``: 2 if the file has a digest (format versions 2 and 3), else 1.
+    """
+    Estimator, version = _check_header(metadata, layout)
     model = _check_params(metadata["params"], Estimator)
     fitted = record(FITTED_RULES, optional=["feature_names_in_"])(metadata["fitted"], "fitted")
     units = [fitted["n_features_in_"], *model._hidden_layer_sizes(), fitted["n_outputs_"]]
@@ -170,12 +182,15 @@ def check_metadata(metadata, version):
             raise ValueError(f"out_activation_ is {fitted['out_activation_']!r}; loss={model.loss!r} "
                              f"has {activation!r}")
     optimizer, optimizer_arrays = _check_optimizer(metadata["optimizer"], units)
-    arrays = _check_array_list(metadata["arrays"], units, optimizer_arrays)
-    return Plan(Estimator, model.get_params(deep=False), fitted, classes, optimizer, arrays)
+    pipeline, scaler_arrays = None, {}
+    if version == PIPELINE_FORMAT_VERSION:
+        pipeline, scaler_arrays = check_pipeline(metadata["pipeline"], units[0])
+    arrays = _check_array_list(metadata["arrays"], units, optimizer_arrays, scaler_arrays)
+    return Plan(Estimator, model.get_params(deep=False), fitted, classes, optimizer, arrays, pipeline)
 
 
-def _check_header(metadata, version):
-    """The estimator class, once the format, its version and the top-level keys are right."""
+def _check_header(metadata, layout):
+    """The estimator class and the format version, once the format, the version and the top-level keys are right."""
     if not isinstance(metadata, dict) or not isinstance(metadata.get("arrays"), dict):
         raise ValueError("its metadata lists no arrays")
     if metadata.get("format") != FORMAT:
@@ -184,16 +199,17 @@ def _check_header(metadata, version):
     if type(found) is not int or found not in READABLE_VERSIONS:
         raise ValueError(f"unknown format version {REPR.repr(found)}; this skscratch ({__version__}) "
                          f"reads versions {', '.join(map(str, READABLE_VERSIONS))}")
-    if found != version:
-        raise ValueError(f"its metadata says format version {found}, its layout is version {version} "
-                         f"(version 2 has a {DIGEST}, version 1 none)")
+    if (found == 1) != (layout == 1):
+        raise ValueError(f"its metadata says format version {found}, its layout is version {layout} "
+                         f"(versions 2 and 3 have a {DIGEST}, version 1 none)")
     Estimator = ESTIMATORS.get(metadata.get("estimator")) if isinstance(metadata.get("estimator"), str) else None
     if Estimator is None:
         raise ValueError(f"unknown estimator {REPR.repr(metadata.get('estimator'))}")
     keys = {"format", "format_version", "skscratch_version", "estimator", "params", "fitted", "optimizer", "arrays"}
-    check_keys(metadata, "its metadata", keys | ({"classes"} if Estimator is MLPScratchClassifier else set()))
+    keys |= {"classes"} if Estimator is MLPScratchClassifier else set()
+    check_keys(metadata, "its metadata", keys | ({"pipeline"} if found == PIPELINE_FORMAT_VERSION else set()))
     string(max_length=100)(metadata["skscratch_version"], "skscratch_version")
-    return Estimator
+    return Estimator, found
 
 
 def _check_params(value, Estimator):
@@ -263,8 +279,12 @@ def _check_optimizer(value, units):
     return state, array_fields
 
 
-def _check_array_list(listed, units, optimizer_arrays):
-    """{name: (dtype, shape, sha256)} of every array, once the metadata's list matches the network."""
+def _check_array_list(listed, units, optimizer_arrays, scaler_arrays):
+    """{name: (dtype, shape, sha256)} of every array, once the metadata's list matches the network and scaler.
+
+    The network's arrays share one dtype; each of the scaler's
+    (``scaler_arrays``: name -> shape) is float32 or float64 of its own.
+    """
     n_parameters = _n_parameters(units)[1]
     shapes = {}
     for i, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
@@ -272,17 +292,22 @@ def _check_array_list(listed, units, optimizer_arrays):
     shapes.update({f"optimizer_{field}": (n_parameters,) for field in optimizer_arrays})
     if "best_params" in listed:  # kept by early stopping
         shapes["best_params"] = (n_parameters,)
-    if set(listed) != set(shapes):
-        raise ValueError(f"its metadata lists arrays {sorted(set(listed) - set(shapes))[:5]} the network does "
-                         f"not have, or lacks {sorted(set(shapes) - set(listed))[:5]}")
+    expected = set(shapes) | set(scaler_arrays)
+    if set(listed) != expected:
+        owner = "the network and its scaler do" if scaler_arrays else "the network does"
+        raise ValueError(f"its metadata lists arrays {sorted(set(listed) - expected)[:5]} {owner} "
+                         f"not have, or lacks {sorted(expected - set(listed))[:5]}")
     dtype = _ARRAY_SPEC(listed["coefs_0"], "arrays.coefs_0")["dtype"]
     arrays = {}
-    for name, shape in shapes.items():
+    for name, shape in {**shapes, **scaler_arrays}.items():
         spec = _ARRAY_SPEC(listed[name], f"arrays.{name}")
-        if spec["dtype"] != dtype or tuple(spec["shape"]) != shape:
+        if name in scaler_arrays and tuple(spec["shape"]) != shape:
+            raise ValueError(f"array {name} should be of shape {shape}, a value per feature, the metadata lists "
+                             f"{tuple(spec['shape'])}")
+        if name in shapes and (spec["dtype"] != dtype or tuple(spec["shape"]) != shape):
             raise ValueError(f"array {name} should be {dtype} of shape {shape} to fit the network, the "
                              f"metadata lists {spec['dtype']} {tuple(spec['shape'])}")
         if not HEX64.match(spec["sha256"]):
             raise ValueError(f"arrays.{name}.sha256 is not 64 hex digits")
-        arrays[name] = (np.dtype(dtype), shape, spec["sha256"])
+        arrays[name] = (np.dtype(spec["dtype"]), shape, spec["sha256"])
     return arrays

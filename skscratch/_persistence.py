@@ -2,8 +2,9 @@
 
 Pickles (and joblib files) can run code when they load. This format cannot:
 its arrays are plain ``.npy`` members, its metadata is JSON, and :func:`load`
-rebuilds the estimator from a fixed list of classes. :func:`load` treats the
-file as hostile input, whoever wrote it:
+rebuilds the estimator from a fixed list of classes: a skscratch network,
+alone or after one of scikit-learn's plain scalers in a Pipeline. :func:`load`
+treats the file as hostile input, whoever wrote it:
 
 - **No bombs.** Before a byte of a member is read, the zip's declared sizes
   (central directory and local header) must fit the file, every byte of which
@@ -36,14 +37,19 @@ Layout, format version 2: one stored ``.npy`` member per array, ``coefs_i``
 and ``intercepts_i`` per layer, ``optimizer_<field>`` for the optimizer's
 moment vectors, ``best_params`` (early stopping); ``skscratch_metadata``
 (UTF-8 JSON as uint8), ``skscratch_digest`` (64 hex digits as uint8) and,
-if signed, ``skscratch_signature`` (64 hex digits). Version 1 (no digest,
-no signature) still loads, with every other check.
+if signed, ``skscratch_signature`` (64 hex digits). Version 3, written for
+a Pipeline of a scaler and a network, adds the scaler: a ``pipeline`` entry
+in the metadata and its arrays as ``scaler_<attribute>`` members, covered by
+the digest and the signature as every member is. A bare network's file stays
+version 2, which older skscratch reads. Version 1 (no digest, no signature)
+still loads, with every other check.
 
 Where the parts live: this module holds :func:`save` and :func:`load` and
 the order of their steps; ``_npz_container`` reads and writes the zip of
 ``.npy`` members, checking every declared size; ``_metadata`` writes the
 metadata and holds its schema; ``_strict_json`` encodes, parses and decodes
 the JSON; ``_integrity`` makes and checks the digest and the signature;
+``_pipeline_format`` stores and checks a pipeline's scaler;
 ``_file_access`` opens paths, descriptors and file objects, and writes
 atomically.
 """
@@ -53,9 +59,10 @@ from __future__ import annotations
 import os
 import struct
 import zipfile
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
@@ -67,6 +74,8 @@ from ._metadata import ESTIMATORS, FITTED, check_metadata, metadata_json
 from ._mlp import MLPScratchClassifier, MLPScratchRegressor
 from ._npz_container import (MAX_NPY_HEADER, check_member_size, hash_members, npz_writer, read_array, read_checked,
                              zip_members)
+from ._pipeline_format import PREFIX as SCALER_PREFIX
+from ._pipeline_format import rebuild_pipeline, split_pipeline
 from ._strict_json import parse_json
 
 METADATA = "skscratch_metadata"
@@ -77,10 +86,10 @@ MAX_METADATA_BYTES = 32 * 2**20  # a million epochs of history fit in this
 # save
 
 
-def save(model: MLPScratchClassifier | MLPScratchRegressor,
+def save(model: MLPScratchClassifier | MLPScratchRegressor | Pipeline,
          file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | BinaryIO, *,
          key: bytes | str | None = None) -> None:
-    """Save a fitted skscratch estimator to one ``.npz`` file, safely.
+    """Save a fitted skscratch estimator, or a Pipeline of a scaler and one, to one ``.npz`` file, safely.
 
     The file holds the weights as plain arrays (``coefs_0``, ``intercepts_0``,
     ...), the optimizer's state (so that ``partial_fit`` resumes exactly where
@@ -89,6 +98,19 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor,
     versions and a sha256 of every array, and a ``skscratch_digest``: a
     sha256 over every other member, metadata included. The members are
     stored ``.npy`` files, as :func:`numpy.savez` writes them.
+
+    A Pipeline keeps its input scaling with the network, so that the loaded
+    model takes the same raw input: ``Pipeline([(name, scaler), (name,
+    network)])``, where the scaler is one of scikit-learn's plain scalers,
+    fitted: ``StandardScaler``, ``MinMaxScaler`` or ``MaxAbsScaler`` (its
+    parameters in the metadata, its arrays as ``scaler_mean_``,
+    ``scaler_scale_``, ...). Nothing else is stored, since it would need
+    code to load: another transformer (``FunctionTransformer``, ``PCA``,
+    ...), a subclass, ``"passthrough"``, a nested Pipeline, more than one
+    scaler, ``memory=`` or ``transform_input=``, a scaler with
+    ``set_output(transform="pandas")``; each raises a TypeError or
+    ValueError naming the step and what is accepted. For those, use
+    joblib or skops.
 
     Given a path, it writes a temporary file in the target's directory and
     renames it, so an interrupted save never leaves half a file. The file
@@ -100,8 +122,9 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor,
 
     Parameters
     ----------
-    model : MLPScratchClassifier or MLPScratchRegressor
-        A fitted estimator. Parameters that are code or objects (a callable
+    model : MLPScratchClassifier, MLPScratchRegressor or Pipeline
+        A fitted estimator, or a fitted Pipeline of a scaler and one (see
+        above). Parameters that are code or objects (a callable
         ``scoring``) cannot be stored and raise a ValueError.
     file : str, bytes, path-like or binary file object
         Where to write. A path is used as given: no suffix is added
@@ -133,9 +156,26 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor,
     >>> skscratch.save(clf, path, key=b"a secret of 32 bytes or more....")
     >>> skscratch.load(path, key=b"a secret of 32 bytes or more....").n_layers_
     3
+
+    A Pipeline of a scaler and the network loads as one, with the same
+    predictions to the bit:
+
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipe = Pipeline([("scale", StandardScaler()),
+    ...                  ("mlp", skscratch.MLPScratchClassifier(max_iter=50, random_state=0))]).fit(X, y)
+    >>> skscratch.save(pipe, path)
+    >>> loaded = skscratch.load(path)
+    >>> loaded
+    Pipeline(steps=[('scale', StandardScaler()),
+                    ('mlp', MLPScratchClassifier(max_iter=50, random_state=0))])
+    >>> bool((loaded.predict_proba(X) == pipe.predict_proba(X)).all())
+    True
+    >>> sorted(name for name in np.load(path).files if name.startswith("scaler_"))
+    ['scaler_mean_', 'scaler_scale_', 'scaler_var_']
     """
     key = as_key(key)
-    arrays = _model_arrays(_on_host(model))
+    arrays = _model_arrays(model)
 
     def write(f):
         _write_npz(f, arrays, key)
@@ -195,9 +235,14 @@ def to_numpy(estimator):
 
 def _model_arrays(model):
     """Every array of the file, the metadata (JSON as uint8) last."""
+    pipeline, scaler_arrays = None, {}
+    if isinstance(model, Pipeline):
+        model, pipeline, scaler_arrays = split_pipeline(model, tuple(ESTIMATORS.values()))
     if type(model) not in ESTIMATORS.values():
-        raise TypeError(f"skscratch.save saves skscratch estimators, not {type(model).__name__}.")
+        raise TypeError(f"skscratch.save saves skscratch estimators, and Pipelines of a scaler and one, not "
+                        f"{type(model).__name__}.")
     check_is_fitted(model)
+    model = _on_host(model)
     arrays = {}
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         arrays[f"coefs_{i}"], arrays[f"intercepts_{i}"] = np.asarray(W), np.asarray(b)
@@ -208,7 +253,8 @@ def _model_arrays(model):
                        if isinstance(value, np.ndarray)})
     if getattr(model, "_best_params", None) is not None:
         arrays["best_params"] = model._best_params
-    arrays[METADATA] = np.frombuffer(metadata_json(model, optimizer_state, arrays), dtype=np.uint8)
+    arrays.update(scaler_arrays)
+    arrays[METADATA] = np.frombuffer(metadata_json(model, optimizer_state, arrays, pipeline), dtype=np.uint8)
     return arrays
 
 
@@ -225,7 +271,7 @@ def _write_npz(file, arrays, key):
 
 
 def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | BinaryIO, *,
-         key: bytes | str | None = None) -> MLPScratchClassifier | MLPScratchRegressor:
+         key: bytes | str | None = None) -> Any:  # which estimator, the file says: Any, as pickle.load
     """Load an estimator saved by :func:`save`, refusing anything not exactly that.
 
     Nothing in the file is executed, nothing is decompressed, and nothing is
@@ -256,7 +302,13 @@ def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | Binar
 
     Returns
     -------
-    model : MLPScratchClassifier or MLPScratchRegressor
+    model : MLPScratchClassifier, MLPScratchRegressor or Pipeline
+        What was saved: a network, or a Pipeline of its scaler and it,
+        whose predictions are those of the saved model, to the bit. The
+        scaler is checked as the rest of the file: its class and
+        parameters, each array's shape, dtype and finiteness, positive
+        scales, derived attributes (``scale_`` and ``var_``...) in
+        agreement, and ``n_features_in_`` that of the network.
 
     Raises
     ------
@@ -318,7 +370,7 @@ def _load(source, key):
     members = zip_members(source)
     try:
         metadata, metadata_hash = _read_metadata(source, members)
-        plan = check_metadata(metadata, version=2 if DIGEST in members else 1)
+        plan = check_metadata(metadata, layout=2 if DIGEST in members else 1)
         _check_declared_sizes(members, plan)
     except ValueError:
         if key is not None:
@@ -404,4 +456,7 @@ def _rebuild(plan, arrays):
         binarizer = LabelBinarizer()
         binarizer.classes_, binarizer.y_type_, binarizer.sparse_input_ = plan.classes
         model._label_binarizer, model.classes_ = binarizer, plan.classes[0]
+    if plan.pipeline is not None:
+        scaler_arrays = {name: _finite(a, name) for name, a in arrays.items() if name.startswith(SCALER_PREFIX)}
+        return rebuild_pipeline(plan.pipeline, scaler_arrays, model)
     return model

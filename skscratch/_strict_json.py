@@ -280,6 +280,16 @@ def record(fields, optional=()):
     return Rule("an object", decode)
 
 
+def json_object():
+    """A JSON object, as parsed: its fields are checked later, by rules chosen from its content."""
+
+    def decode(value, where):
+        _check(type(value) is dict)
+        return value
+
+    return Rule("an object", decode)
+
+
 def random_state():
     """A numpy RandomState, from the MT19937 state save writes: exact, so training resumes exactly."""
 

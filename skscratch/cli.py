@@ -11,7 +11,11 @@
   writes Kaggle's submission format (``ImageId,Label``).
 
 Pixels are read as 0-255 (digits' 0-16 are rescaled to it) and the network
-sees them divided by 255, in every command alike. Also runs as
+sees them divided by 255, in every command alike. ``train`` saves that
+scaling with the network, as a Pipeline (a ``MaxAbsScaler`` of scale 255,
+then the network), so the file takes raw pixels in ``evaluate``,
+``predict`` and Python alike; a file that holds a bare network (from an
+earlier ``train``) is given pixels / 255, as before. Also runs as
 ``python -m skscratch``.
 
 A mistake is reported in one line on stderr, ``skscratch COMMAND: error:
@@ -55,7 +59,7 @@ def evaluate(model_path, data, stream=sys.stdout):
     model = load_model(model_path)
     X, y = load_images(data, subset="test")
     check_features(model, X, data)
-    y_pred = model.predict(X / 255)
+    y_pred = model.predict(X)  # the model's own scaling first
     accuracy = float(np.mean(y_pred == y))
     print(f"Accuracy: {accuracy:.4f} on {len(y)} images", file=stream)
     print(classification_report(y, y_pred, digits=4, zero_division=0), file=stream)
@@ -77,7 +81,7 @@ def predict(model_path, data, out, stream=sys.stdout):
     model = load_model(model_path)
     X, _ = load_images(data, subset="test", need_labels=False)
     check_features(model, X, data)
-    predictions = model.predict(X / 255)
+    predictions = model.predict(X)  # the model's own scaling first
     frame = pd.DataFrame({"ImageId": np.arange(1, len(X) + 1), "Label": predictions})
     try:
         write_atomically(out, lambda f: frame.to_csv(f, index=False))
@@ -196,7 +200,9 @@ def build_parser():
 def _add_model_command(commands, name, data_help, **texts):
     """A command that runs a saved model on images: its --model and --data."""
     command = commands.add_parser(name, **texts)
-    command.add_argument("--model", required=True, type=_file_name, help="a model saved by skscratch train (.npz)")
+    command.add_argument("--model", required=True, type=_file_name,
+                         help="a model saved by skscratch train (.npz), which scales the pixels itself; a file of "
+                         "a bare network (from an earlier skscratch train) gets pixels / 255")
     command.add_argument("--data", required=True, type=_file_name, help=data_help)
     return command
 
@@ -220,7 +226,11 @@ def _add_demo(commands):
                              help="classification data: the bundled digits (default) or Fashion-MNIST, "
                              "when its files are on this machine")
     demo_parser.add_argument("--out-dir", default="skscratch-demo", type=_file_name,
-                             help="where to write the model and the plots (default ./skscratch-demo)")
+                             help="where to write the model (model.npz: the scaler and the network, which take "
+                             "the raw data) and the plots (default ./skscratch-demo). The folder shows the last "
+                             "run: the demo's plots of an earlier run that this one does not draw "
+                             "(predictions.png and hidden_units.png, which only classification draws) are "
+                             "removed; no other file is touched")
 
 
 def _add_train(commands, data_help):

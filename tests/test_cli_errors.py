@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 import skscratch
 
@@ -77,6 +79,7 @@ def inputs(tmp_path_factory):
         regressor = skscratch.MLPScratchRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
     skscratch.save(classifier, folder / "model.npz")
     skscratch.save(regressor, folder / "regressor.npz")
+    skscratch.save(Pipeline([("scale", StandardScaler().fit(X)), ("mlp", regressor)]), folder / "scaled_regressor.npz")
     good = (folder / "model.npz").read_bytes()
     (folder / "truncated.npz").write_bytes(good[: len(good) // 2])
     (folder / "random.npz").write_bytes(rng.bytes(1000))
@@ -199,6 +202,8 @@ def test_usage_errors_are_one_line(tmp_path, args):
     ("empty.npz", ["empty.npz is not a readable skscratch model file"]),
     ("tiny.csv", ["tiny.csv is not a readable skscratch model file"]),
     ("regressor.npz", ["holds a MLPScratchRegressor; this command needs a classifier"]),
+    ("scaled_regressor.npz", ["holds a Pipeline of StandardScaler and MLPScratchRegressor; this command needs a "
+                              "classifier"]),
 ])  # fmt: skip
 def test_a_bad_model_file_is_one_line(inputs, tmp_path, command, model, fragments):
     out = ["--out", tmp_path / "predictions.csv"] if command == "predict" else []
@@ -255,9 +260,10 @@ def test_divergence_saves_the_last_good_epoch_with_a_one_line_warning(inputs, tm
     assert_one_line(result, 3, "skscratch train: warning: training diverged in epoch 2 (the loss blew up), so "
                     "the model of epoch 1 is saved; try a smaller --learning-rate (now 30)")
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
-    model = skscratch.load(tmp_path / "model.npz")
-    assert len(model.loss_curve_) == 1 and np.isfinite(model.loss_curve_).all()
-    X = pd.read_csv(inputs / "tiny_test.csv").to_numpy() / 255
+    model = skscratch.load(tmp_path / "model.npz")  # the scaling, then the network
+    network = model.named_steps["mlp"]
+    assert len(network.loss_curve_) == 1 and np.isfinite(network.loss_curve_).all()
+    X = pd.read_csv(inputs / "tiny_test.csv").to_numpy()  # raw pixels: the model scales them
     assert np.isfinite(model.predict_proba(X)).all()
 
 
@@ -337,7 +343,7 @@ def assert_complete_or_absent(folder, name="model.npz"):
     assert names in ([], [name]), names
     if names:
         model = skscratch.load(folder / name)
-        assert all(np.isfinite(W).all() for W in model.coefs_)
+        assert all(np.isfinite(W).all() for W in model.named_steps["mlp"].coefs_)
 
 
 @pytest.mark.parametrize("presses", [1, 2])
@@ -376,7 +382,7 @@ def test_ctrl_c_during_training_saves_the_model_as_it_is(tmp_path, presses):
     assert re.search(r"Interrupted after \d+ full epoch\(s\): saving the model as it is", out)
     assert out.endswith("Saved the model to model.npz\n")
     assert_complete_or_absent(tmp_path)
-    assert len(skscratch.load(tmp_path / "model.npz").loss_curve_) >= 3
+    assert len(skscratch.load(tmp_path / "model.npz").named_steps["mlp"].loss_curve_) >= 3
 
 
 def test_ctrl_c_twice_while_saving_finishes_the_file(inputs, tmp_path):

@@ -1,5 +1,6 @@
 """The command line and the examples, run as a user runs them."""
 
+import io
 import os
 import re
 import subprocess
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
 import skscratch as package
 
@@ -37,6 +40,7 @@ def test_demo_prints_a_line_per_epoch_and_the_test_accuracy(command, tmp_path):
 
 
 def test_demo_default_run_reaches_high_accuracy_and_writes_model_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")  # the plots: the [plot] extra
     result = run(demo_command(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"Test accuracy: (\S+)", result.stdout).group(1))
@@ -45,8 +49,12 @@ def test_demo_default_run_reaches_high_accuracy_and_writes_model_and_plots(tmp_p
     assert sorted(p.name for p in out.iterdir()) == ["hidden_units.png", "learning_curves.png", "model.npz",
                                                      "predictions.png"]
     assert "Wrote model.npz, learning_curves.png, predictions.png, hidden_units.png" in result.stdout
-    model = package.load(out / "model.npz")
-    assert model.hidden_layer_sizes == (64,) and len(model.loss_curve_) == 30
+    model = package.load(out / "model.npz")  # the scaler and the network
+    network = model.named_steps["mlp"]
+    assert network.hidden_layer_sizes == (64,) and len(network.loss_curve_) == 30
+    X, y = load_digits(return_X_y=True)  # raw, as a user has them: the file holds the demo's scaling
+    _, X_test, _, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    assert model.score(X_test, y_test) == pytest.approx(accuracy, abs=5e-5)
     from matplotlib.image import imread
 
     for name in ("hidden_units.png", "learning_curves.png", "predictions.png"):
@@ -55,8 +63,6 @@ def test_demo_default_run_reaches_high_accuracy_and_writes_model_and_plots(tmp_p
 
 
 def test_demo_progress_bar_on_a_terminal():
-    import io
-
     from skscratch.cli import demo
 
     class Terminal(io.StringIO):
@@ -73,7 +79,32 @@ def test_demo_progress_bar_on_a_terminal():
     assert "test acc" in frames[-1] and frames[-1].endswith("\n" + text.splitlines()[-1] + "\n")
 
 
+def test_the_demo_folder_holds_the_last_runs_files_only(tmp_path):
+    """A regression run after a classification run leaves no classification plot behind; nothing else goes."""
+    pytest.importorskip("matplotlib")
+    from skscratch.cli import demo
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("a file of the user's")
+    (folder / "predictions.csv").write_text("another")
+
+    def run(task):
+        demo(epochs=2, hidden=(8,), task=task, out=io.StringIO(), out_dir=folder)
+        return sorted(p.name for p in folder.iterdir())
+
+    mine = ["notes.txt", "predictions.csv"]
+    assert run("classification") == sorted(["hidden_units.png", "learning_curves.png", "model.npz",
+                                            "predictions.png", *mine])
+    assert run("regression") == sorted(["learning_curves.png", "model.npz", *mine])
+    assert type(package.load(folder / "model.npz")[-1]) is package.MLPScratchRegressor
+    assert run("classification") == sorted(["hidden_units.png", "learning_curves.png", "model.npz",
+                                            "predictions.png", *mine])
+    assert (folder / "notes.txt").read_text() == "a file of the user's"
+
+
 def test_demo_on_fashion_mnist(tmp_path):
+    pytest.importorskip("matplotlib")  # predictions.png: the [plot] extra
     if not Path("/usr/share/datasets/fashion-mnist").is_dir():
         pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
     result = run(demo_command() + ["--dataset", "fashion-mnist", "--epochs", "2", "--hidden", "32"], cwd=tmp_path)
@@ -109,6 +140,8 @@ def test_example_runs(example, tmp_path):
         pytest.skip("needs Debian's dataset-fashion-mnist, which .ci/run installs")
     if "dask_ml" in example.read_text():
         pytest.importorskip("dask_ml", reason="needs the [dask] extra")
+    if "matplotlib" in example.read_text():
+        pytest.importorskip("matplotlib")
     env = {**os.environ, "SKSCRATCH_QUICK": "1", "MPLBACKEND": "Agg"}
     result = run([sys.executable, str(example)], env=env, cwd=tmp_path)  # files it writes go there
     assert result.returncode == 0, result.stderr
@@ -157,7 +190,7 @@ def test_train_evaluate_predict_on_kaggle_csv(kaggle_files, tmp_path):
     epochs = re.findall(r"^epoch +(\d+)/15 +loss \S+ +val acc (\S+) .*ETA", result.stdout, re.M)
     assert [int(e) for e, _ in epochs] == list(range(1, 16)) and float(epochs[-1][1]) > 0.85
     loaded = package.load(model)
-    assert loaded.hidden_layer_sizes == (64,) and loaded.n_features_in_ == 64
+    assert loaded.named_steps["mlp"].hidden_layer_sizes == (64,) and loaded.n_features_in_ == 64
 
     result = skscratch("evaluate", "--model", str(model), "--data", str(folder / "valid.csv"))
     assert result.returncode == 0, result.stderr
@@ -175,6 +208,93 @@ def test_train_evaluate_predict_on_kaggle_csv(kaggle_files, tmp_path):
     assert list(submission.columns) == ["ImageId", "Label"]
     assert submission["ImageId"].tolist() == list(range(1, 398))
     assert (submission["Label"].to_numpy() == y_test).mean() == pytest.approx(accuracy, abs=5e-5)
+
+
+@pytest.fixture(scope="module")
+def cli_model(kaggle_files, tmp_path_factory):
+    """A model of skscratch train (5 epochs) and its predictions by skscratch predict."""
+    folder, _ = kaggle_files
+    out = tmp_path_factory.mktemp("cli-model")
+    result = skscratch("train", "--data", str(folder / "train.csv"), "--hidden", "32", "--epochs", "5",
+                       "--out", str(out / "model.npz"))
+    assert result.returncode == 0, result.stderr
+    result = skscratch("predict", "--model", str(out / "model.npz"), "--data", str(folder / "test.csv"),
+                       "--out", str(out / "predictions.csv"))
+    assert result.returncode == 0, result.stderr
+    return out / "model.npz", pd.read_csv(out / "predictions.csv")["Label"].to_numpy()
+
+
+def test_a_model_of_skscratch_train_takes_raw_pixels_in_python(kaggle_files, cli_model):
+    """The file carries the scaling the network was trained with: raw 0-255 pixels give what the CLI gives."""
+    folder, _ = kaggle_files
+    path, cli_labels = cli_model
+    raw = pd.read_csv(folder / "test.csv").to_numpy()  # pixels from 0 to 255, as in the file
+    model = package.load(path)
+    proba = model.predict_proba(raw)
+    # the network by hand, from the file's plain arrays, on the pixels / 255 it was trained on
+    with np.load(path) as arrays:
+        hidden = np.maximum(raw / 255 @ arrays["coefs_0"] + arrays["intercepts_0"], 0)
+        logits = hidden @ arrays["coefs_1"] + arrays["intercepts_1"]
+    by_hand = np.exp(logits - logits.max(axis=1, keepdims=True))
+    # (float32's rounding over two layers moves a probability by about 1e-7; unscaled pixels move it by ~1)
+    np.testing.assert_allclose(proba, by_hand / by_hand.sum(axis=1, keepdims=True), rtol=0, atol=1e-5)
+    assert proba.max(axis=1).mean() < 0.999  # not the confident nonsense of unscaled pixels
+    np.testing.assert_array_equal(model.predict(raw), cli_labels)
+    # bit for bit what the commands compute: float32 pixels / 255 into the network
+    network = model.named_steps["mlp"]
+    for pixels in (raw, raw.astype(np.uint8), raw.astype(np.float32)):
+        assert model.predict_proba(pixels).tobytes() == network.predict_proba(raw.astype(np.float32) / 255).tobytes()
+
+
+def test_the_plots_reach_the_network_inside_a_model_of_skscratch_train(cli_model):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from skscratch.plotting import HiddenUnitsDisplay, TrainingHistoryDisplay
+
+    model = package.load(cli_model[0])
+    network = model.named_steps["mlp"]
+    units = HiddenUnitsDisplay.from_estimator(model, n_units=8)
+    np.testing.assert_array_equal(units.weights, network.coefs_[0][:, :8])
+    assert units.image_shape == (8, 8)
+    history = TrainingHistoryDisplay.from_estimator(model)
+    assert len(history.lines_[0].get_xdata()) == len(network.loss_curve_) == 5
+    plt.close("all")
+
+
+def test_evaluate_and_predict_read_a_bare_network_file_as_before(kaggle_files, cli_model, tmp_path):
+    """A file of an earlier skscratch train holds the network alone: it still gets pixels / 255."""
+    folder, _ = kaggle_files
+    path, cli_labels = cli_model
+    network = package.load(path).named_steps["mlp"]
+    package.save(network, tmp_path / "bare.npz")  # what skscratch train wrote before it saved its scaling
+    assert type(package.load(tmp_path / "bare.npz")) is package.MLPScratchClassifier
+    result = skscratch("predict", "--model", str(tmp_path / "bare.npz"), "--data", str(folder / "test.csv"),
+                       "--out", str(tmp_path / "bare.csv"))
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "bare.csv")["Label"], cli_labels)
+    raw = pd.read_csv(folder / "test.csv").to_numpy().astype(np.float32)
+    np.testing.assert_array_equal(cli_labels, network.predict(raw / 255))
+    reports = [skscratch("evaluate", "--model", str(model), "--data", str(folder / "valid.csv"))
+               for model in (path, tmp_path / "bare.npz")]
+    assert reports[0].returncode == reports[1].returncode == 0 and reports[0].stdout == reports[1].stdout
+
+
+def test_the_pixel_scaling_gives_the_bits_of_x_over_255():
+    """The scaler the model files hold divides as X / 255 does, for the dtypes pixels come in."""
+    from skscratch._cli_files import pixel_scaling
+
+    rng = np.random.RandomState(0)
+    values = np.concatenate([np.arange(256), np.arange(17) * (255 / 16), rng.uniform(0, 255, 199_997)])  # 7 columns
+    X32 = values.astype(np.float32).reshape(-1, 7)
+    scaling = pixel_scaling(7)
+    assert scaling.transform(X32).dtype == np.float32
+    assert scaling.transform(X32).tobytes() == (X32 / 255).tobytes()
+    X64 = values.reshape(-1, 7)
+    assert scaling.transform(X64).tobytes() == (X64 / 255).tobytes()
+    pixels = np.arange(256 * 7).reshape(-1, 7) % 256
+    for raw in (pixels, pixels.astype(np.uint8)):  # in float64, then float32 in the network: the same bits
+        assert scaling.transform(raw).astype(np.float32).tobytes() == (pixels.astype(np.float32) / 255).tobytes()
 
 
 @pytest.mark.parametrize("command, options", [("train", ["--data", "--out", "--hidden", "--epochs"]),

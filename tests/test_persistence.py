@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import InconsistentVersionWarning
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
 import skscratch
 from _weights import assert_same_weights
@@ -268,12 +270,12 @@ def forged(path, out, change, layout="v2"):
     may return raw JSON text to write instead of the metadata.
     """
     members, metadata = parts(path)
-    metadata["format_version"] = {"v1": 1, "v2": 2}[layout]
+    metadata["format_version"] = {"v1": 1, "v2": 2, "v3": 3}[layout]
     arrays = {}
     text = change(arrays, metadata)
     members.update({name: fuzzer.npy_bytes(array) for name, array in arrays.items()})
     members[METADATA] = fuzzer.json_member(metadata if text is None else text)
-    out.write_bytes(fuzzer.forge(members, digest=layout == "v2"))
+    out.write_bytes(fuzzer.forge(members, digest=layout != "v1"))
     return out
 
 
@@ -336,7 +338,8 @@ CRAFTED = {
     "array-listed-twice-over": (setter("arrays.coefs_0.sha256", "not a sha"), "arrays.coefs_0.sha256 is not 64 hex"),
     "array-missing-from-list": (setter("arrays.optimizer_m", DELETE), r"or lacks \['optimizer_m'\]"),
     # the header
-    "future-version": (setter("format_version", 3), "unknown format version 3"),
+    "future-version": (setter("format_version", 4), "unknown format version 4; this skscratch .* reads versions 1, 2, "
+                                                    "3"),
     "version-of-other-layout": (setter("format_version", True), "unknown format version True"),
     "unknown-estimator": (setter("estimator", "os.system"), "unknown estimator 'os.system'"),
     "unknown-top-level-key": (setter("payload", [1]), r"unknown keys \['payload'\]"),
@@ -454,6 +457,275 @@ def test_a_one_class_classifier_file_loads(tmp_path):
     assert model.predict(X[:5]).tolist() == ["even"] * 5
     with pytest.raises(ValueError, match=r"2 classes \(binary\) do not fit 2 outputs"):
         skscratch.load(forged(tmp_path / "binary.npz", tmp_path / "bad.npz", setter("fitted.n_outputs_", 2)))
+
+
+# ----------------------------------------------------------------------
+# the safe format: a pipeline's scaler, validated like the rest (format version 3). Each case is a file
+# with every hash rewritten, as an attacker writes it.
+
+PIPELINE_SCALERS = {"StandardScaler": StandardScaler(), "MinMaxScaler": MinMaxScaler((-1, 2)),
+                    "MaxAbsScaler": MaxAbsScaler()}
+
+
+@pytest.fixture(scope="module")
+def saved_pipelines(tmp_path_factory):
+    """A file of each accepted scaler before a classifier, fitted on iris."""
+    X, y = load_iris(return_X_y=True)
+    folder = tmp_path_factory.mktemp("pipelines")
+    paths = {}
+    for name, scaler in PIPELINE_SCALERS.items():
+        network = MLPScratchClassifier((8,), solver="adamw", max_iter=5, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline = Pipeline([("scale", copy.deepcopy(scaler)), ("mlp", network)]).fit(X, y)
+        paths[name] = folder / f"{name}.npz"
+        skscratch.save(pipeline, paths[name])
+    return paths
+
+
+def retyped(name, dtype):
+    """A change that stores array ``name`` in another dtype, the metadata's list updated to match."""
+
+    def change(arrays, metadata):
+        arrays[name] = array_of(SAVED_PATH[0], name).astype(dtype)
+        metadata["arrays"][name].update(dtype=np.dtype(dtype).name, sha256=array_sha256(arrays[name]))
+
+    return change
+
+
+def added(name, array):
+    """A change that adds array ``name``, listed in the metadata."""
+
+    def change(arrays, metadata):
+        arrays[name] = array
+        metadata["arrays"][name] = {"dtype": array.dtype.name, "shape": list(array.shape),
+                                    "sha256": array_sha256(array)}
+
+    return change
+
+
+def swapped(a, b):
+    """A change that swaps two arrays (data_min_ and data_max_...), their sha256s updated."""
+
+    def change(arrays, metadata):
+        arrays[a], arrays[b] = array_of(SAVED_PATH[0], b), array_of(SAVED_PATH[0], a)
+        for name in (a, b):
+            metadata["arrays"][name]["sha256"] = array_sha256(arrays[name])
+
+    return change
+
+
+def at_feature_1(value):
+    return lambda a: np.where(np.arange(len(a)) == 1, value, a)
+
+
+SCALER_CRAFTED = {
+    # the pipeline entry
+    "entry-missing": ("StandardScaler", setter("pipeline", DELETE), r"its metadata has no \['pipeline'\]"),
+    "entry-in-version-2": ("StandardScaler", setter("format_version", 2),
+                           r"its metadata has unknown keys \['pipeline'\]"),
+    "entry-unknown-key": ("StandardScaler", setter("pipeline.memory", "/tmp/cache"),
+                          r"pipeline has unknown keys \['memory'\]"),
+    "unknown-step-class": ("StandardScaler", setter("pipeline.scaler.class", "FunctionTransformer"),
+                           r"pipeline.scaler.class must be one of \['MaxAbsScaler', 'MinMaxScaler', "
+                           r"'StandardScaler'\], "
+                           "got 'FunctionTransformer'"),
+    "code-as-step-class": ("MaxAbsScaler", setter("pipeline.scaler.class", "os.system"),
+                           "pipeline.scaler.class must be one of"),
+    "steps-three": ("StandardScaler", setter("pipeline.steps", ["a", "b", "c"]),
+                    r"pipeline.steps must be a list of a string \(at most 2\)"),
+    "steps-one": ("StandardScaler", setter("pipeline.steps", ["scale"]), "pipeline.steps must be two distinct names"),
+    "steps-same-name": ("StandardScaler", setter("pipeline.steps", ["a", "a"]), "two distinct names"),
+    "steps-dunder": ("StandardScaler", setter("pipeline.steps", ["a__b", "mlp"]),
+                     "'a__b' is not a step name scikit-learn allows"),
+    "steps-a-parameter": ("StandardScaler", setter("pipeline.steps", ["scale", "memory"]),
+                          "'memory' is not a step name scikit-learn allows"),
+    "steps-not-strings": ("StandardScaler", setter("pipeline.steps", [1, 2]), r"pipeline.steps\[0\] must be a string"),
+    "verbose-not-bool": ("StandardScaler", setter("pipeline.verbose", "yes"), "pipeline.verbose must be true or false"),
+    # the scaler's parameters
+    "param-unknown": ("StandardScaler", setter("pipeline.scaler.params.func", "os.system"),
+                      r"pipeline.scaler.params \(StandardScaler\) has unknown keys \['func'\]"),
+    "param-of-another-scaler": ("MaxAbsScaler", setter("pipeline.scaler.params.with_mean", True),
+                                r"unknown keys \['with_mean'\]"),
+    "param-missing": ("StandardScaler", setter("pipeline.scaler.params.with_mean", DELETE), r"has no \['with_mean'\]"),
+    "param-type": ("StandardScaler", setter("pipeline.scaler.params.with_std", 1),
+                   "with_std must be true or false, got 1"),
+    "param-copy-false": ("MaxAbsScaler", setter("pipeline.scaler.params.copy", False),
+                         "copy is False: the scaler would scale the arrays it is given in place"),
+    "range-reversed": ("MinMaxScaler", setter("pipeline.scaler.params.feature_range", {"tuple": [2, -1]}),
+                       r"feature_range must be \(min, max\) with min < max, got \(2, -1\)"),
+    "range-empty": ("MinMaxScaler", setter("pipeline.scaler.params.feature_range", {"tuple": [1, 1]}),
+                    r"feature_range must be \(min, max\) with min < max"),
+    "range-three": ("MinMaxScaler", setter("pipeline.scaler.params.feature_range", {"tuple": [0, 1, 2]}),
+                    "feature_range must be a tuple of a finite number"),
+    "range-nan": ("MinMaxScaler", setter("pipeline.scaler.params.feature_range", {"tuple": [{"float": "nan"}, 1]}),
+                  r"feature_range\[0\] must be a finite number, got \{'float': 'nan'\}"),
+    "clip-type": ("MaxAbsScaler", setter("pipeline.scaler.params.clip", "yes"), "clip must be true or false"),
+    # the scaler's fitted attributes
+    "n-features-mismatch": ("StandardScaler", setter("pipeline.scaler.fitted.n_features_in_", 5),
+                            "the scaler has n_features_in_=5, the network 4"),
+    "n-features-zero": ("MinMaxScaler", setter("pipeline.scaler.fitted.n_features_in_", 0),
+                        r"pipeline.scaler.fitted.n_features_in_ must be an integer in \[1, "),
+    "feature-names-count": ("StandardScaler", setter("pipeline.scaler.fitted.feature_names_in_", ["a", "b", "c"]),
+                            "pipeline.scaler.fitted.feature_names_in_ has 3 values for 4 features"),
+    "feature-names-not-strings": ("StandardScaler", setter("pipeline.scaler.fitted.feature_names_in_", [1, 2, 3, 4]),
+                                  r"feature_names_in_\[0\] must be a string"),
+    "samples-negative": ("MaxAbsScaler", setter("pipeline.scaler.fitted.n_samples_seen_", -1),
+                         "pipeline.scaler.fitted.n_samples_seen_ must be"),
+    "samples-per-feature-count": ("StandardScaler", setter("pipeline.scaler.fitted.n_samples_seen_", [150, 150]),
+                                  "n_samples_seen_ has 2 values for 4 features"),
+    "fitted-unknown": ("StandardScaler", setter("pipeline.scaler.fitted.payload", 1),
+                       r"pipeline.scaler.fitted has unknown keys \['payload'\]"),
+    # the scaler's arrays: which, shapes, dtypes
+    "array-not-listed": ("StandardScaler", setter("arrays.scaler_var_", DELETE), r"or lacks \['scaler_var_'\]"),
+    "array-not-listed-for-its-parameters": ("StandardScaler", setter("pipeline.scaler.params.with_std", False),
+                                            r"lists arrays \['scaler_scale_', 'scaler_var_'\] the network and its "
+                                            "scaler do not have"),
+    "array-of-another-scaler": ("StandardScaler", added("scaler_max_abs_", np.ones(4)),
+                                r"lists arrays \['scaler_max_abs_'\] the network and its scaler do not have"),
+    "member-not-listed": ("MaxAbsScaler", lambda arrays, metadata: arrays.update(scaler_payload=np.zeros(4)),
+                          r"holds arrays its metadata does not list: \['scaler_payload'\]"),
+    "array-short": ("StandardScaler", replacing("scaler_mean_", lambda a: a[:3]),
+                    r"array scaler_mean_ should be of shape \(4,\), a value per feature, the metadata lists \(3,\)"),
+    "array-2d": ("MaxAbsScaler", replacing("scaler_scale_", lambda a: a[None]),
+                 r"array scaler_scale_ should be of shape \(4,\), a value per feature, the metadata lists \(1, 4\)"),
+    "array-float16": ("StandardScaler", retyped("scaler_mean_", np.float16),
+                      r"arrays.scaler_mean_.dtype must be one of \['float32', 'float64'\], got 'float16'"),
+    "array-int64": ("MinMaxScaler", retyped("scaler_min_", np.int64), "arrays.scaler_min_.dtype must be one of"),
+    "array-object": ("StandardScaler", replacing("scaler_mean_", lambda a: np.array([{}] * 4, dtype=object),
+                                                 update_sha=False),
+                     r"array scaler_mean_ is object \(4,\) .* in the file; it should be float64 \(4,\)"),
+    "array-dtype-lies": ("StandardScaler", replacing("scaler_mean_", lambda a: a.astype(np.float32)),
+                         r"array scaler_mean_ is float32 \(4,\) .* in the file; it should be float64 \(4,\)"),
+    "array-tampered": ("StandardScaler", replacing("scaler_scale_", lambda a: a * 2, update_sha=False),
+                       "array scaler_scale_ does not match its sha256"),
+    # the scaler's arrays: values
+    "mean-nan": ("StandardScaler", replacing("scaler_mean_", at_feature_1(np.nan)),
+                 "array scaler_mean_ has non-finite"),
+    "scale-inf": ("MaxAbsScaler", replacing("scaler_scale_", at_feature_1(np.inf)), "scaler_scale_ has non-finite"),
+    "standard-scale-zero": ("StandardScaler", replacing("scaler_scale_", at_feature_1(0.0)),
+                            r"array scaler_scale_ has a scale that is not positive \(feature 1: 0.0\); a scaler's"),
+    "standard-scale-negative": ("StandardScaler", replacing("scaler_scale_", lambda a: -a),
+                                r"scaler_scale_ has a scale that is not positive \(feature 0"),
+    "standard-var-negative": ("StandardScaler", replacing("scaler_var_", at_feature_1(-1.0)),
+                              r"array scaler_var_ has values below 0 \(feature 1\)"),
+    "standard-scale-not-its-var": ("StandardScaler", replacing("scaler_scale_", lambda a: a * 2),
+                                   r"array scaler_scale_ does not agree with the square root of var_ \(feature 0"),
+    "minmax-min-above-max": ("MinMaxScaler", swapped("scaler_data_min_", "scaler_data_max_"),
+                             "array scaler_data_min_ is above scaler_data_max_ for feature 0"),
+    "minmax-range-wrong": ("MinMaxScaler", replacing("scaler_data_range_", at_feature_1(100.0)),
+                           r"scaler_data_range_ does not agree with data_max_ - data_min_ \(feature 1"),
+    "minmax-scale-zero": ("MinMaxScaler", replacing("scaler_scale_", at_feature_1(0.0)),
+                          "scaler_scale_ has a scale that is not positive"),
+    "minmax-scale-wrong": ("MinMaxScaler", replacing("scaler_scale_", lambda a: a * (1 + 1e-6)),
+                           r"scaler_scale_ does not agree with \(feature_range\[1\] - feature_range\[0\]\) / "
+                           "data_range_"),
+    "minmax-min-wrong": ("MinMaxScaler", replacing("scaler_min_", lambda a: a + 0.5),
+                         r"scaler_min_ does not agree with feature_range\[0\] - data_min_ \* scale_"),
+    "minmax-range-other-than-fitted": ("MinMaxScaler",
+                                       setter("pipeline.scaler.params.feature_range", {"tuple": [0, 1]}),
+                                       r"scaler_scale_ does not agree with \(feature_range"),
+    "maxabs-scale-zero": ("MaxAbsScaler", replacing("scaler_scale_", lambda a: a * 0),
+                          "has a scale that is not positive"),
+    "maxabs-negative": ("MaxAbsScaler", replacing("scaler_max_abs_", lambda a: -a),
+                        r"array scaler_max_abs_ has values below 0 \(feature 0\)"),
+    "maxabs-scale-not-its-max": ("MaxAbsScaler", replacing("scaler_scale_", at_feature_1(3.0)),
+                                 r"scaler_scale_ does not agree with max_abs_ \(feature 1: 3.0, not 4.4\)"),
+    # the layout
+    "entry-in-version-1": ("StandardScaler", lambda arrays, metadata: None, r"unknown keys \['pipeline'\]"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", SCALER_CRAFTED)
+def test_load_refuses_crafted_pipeline_files(saved_pipelines, tmp_path, case):
+    scaler, change, message = SCALER_CRAFTED[case]
+    SAVED_PATH[:] = [saved_pipelines[scaler]]
+    layout = "v1" if case == "entry-in-version-1" else "v3"
+    bad = forged(saved_pipelines[scaler], tmp_path / "crafted.npz", change, layout)
+    with pytest.raises(ValueError, match=message) as info:
+        skscratch.load(bad)
+    assert str(info.value).startswith(f"{bad} is not a readable skscratch model file: ")
+
+
+def test_every_scaler_parameter_has_a_declared_rule():
+    """A scikit-learn with a new parameter fails here, not in a user's save."""
+    from skscratch._pipeline_format import SCALERS
+
+    for name, schema in SCALERS.items():
+        installed = set(schema.cls._get_param_names())
+        assert installed <= set(schema.params), name
+        assert set(schema.params) - installed <= set(schema.added), name  # older ones only where declared
+
+
+def test_a_scaler_parameter_newer_than_the_installed_scikit_learn(saved_pipelines, tmp_path, iris, monkeypatch):
+    """MaxAbsScaler's clip (scikit-learn 1.9): a file without it loads as clip=False; with an older scikit-learn,
+    a file with clip=False loads, and one with clip=True, which would behave otherwise there, is refused."""
+    X, _ = iris
+    path = saved_pipelines["MaxAbsScaler"]
+    expected = skscratch.load(path).predict_proba(X)
+    if "clip" in MaxAbsScaler._get_param_names():
+        older = skscratch.load(forged(path, tmp_path / "older.npz", setter("pipeline.scaler.params.clip", DELETE), "v3"))
+        assert older[0].clip is False
+        np.testing.assert_array_equal(older.predict_proba(X), expected)
+    monkeypatch.setattr(MaxAbsScaler, "_get_param_names", classmethod(lambda cls: ["copy"]))
+    assert skscratch.load(path)[0].get_params() == {"copy": True}
+    np.testing.assert_array_equal(skscratch.load(path).predict_proba(X), expected)
+    clipped = forged(path, tmp_path / "clipped.npz", setter("pipeline.scaler.params.clip", True), "v3")
+    with pytest.raises(ValueError, match=r"pipeline.scaler.params \(MaxAbsScaler\).clip is True, which this "
+                       r"scikit-learn's MaxAbsScaler lacks \(it behaves as clip=False\)"):
+        skscratch.load(clipped)
+
+
+def test_a_pipeline_file_of_version_3_keeps_the_layout_rules(saved_pipelines, tmp_path):
+    path = saved_pipelines["StandardScaler"]
+    members, metadata = parts(path)
+    assert metadata["format_version"] == 3 and DIGEST in members
+    assert {"scaler_mean_", "scaler_var_", "scaler_scale_"} <= set(members)
+    v1_layout = forged(path, tmp_path / "v1.npz", setter("format_version", 3), layout="v1")
+    with pytest.raises(ValueError, match="its metadata says format version 3, its layout is version 1"):
+        skscratch.load(v1_layout)
+    # a bare network's file stays version 2, which older skscratch reads
+    skscratch.save(skscratch.load(path)[-1], tmp_path / "bare.npz")
+    bare = parts(tmp_path / "bare.npz")[1]
+    assert bare["format_version"] == 2 and "pipeline" not in bare
+
+
+def test_the_digest_and_the_signature_cover_the_scaler(tmp_path, iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline = Pipeline([("scale", StandardScaler()),
+                             ("mlp", MLPScratchClassifier((8,), max_iter=5, random_state=0))]).fit(X, y)
+    skscratch.save(pipeline, tmp_path / "signed.npz", key=KEY)
+    members, metadata = parts(tmp_path / "signed.npz")
+    # the scaler's scale doubled with every hash but the digest kept: damage the digest finds
+    scale = np.lib.format.read_array(io.BytesIO(members["scaler_scale_"])) * 2
+    var = scale**2
+    metadata["arrays"]["scaler_scale_"]["sha256"] = array_sha256(scale)
+    metadata["arrays"]["scaler_var_"]["sha256"] = array_sha256(var)
+    doubled = {**members, "scaler_scale_": fuzzer.npy_bytes(scale), "scaler_var_": fuzzer.npy_bytes(var),
+               METADATA: fuzzer.json_member(metadata)}
+    (tmp_path / "damaged.npz").write_bytes(fuzzer.zipped(doubled))
+    with pytest.raises(ValueError, match="its members do not match the sha256 in skscratch_digest"):
+        skscratch.load(tmp_path / "damaged.npz")
+    # the same with the digest rewritten: a consistent file, other predictions; only the key finds it
+    (tmp_path / "altered.npz").write_bytes(fuzzer.forge(doubled))
+    altered = skscratch.load(tmp_path / "altered.npz")
+    assert not np.array_equal(altered.predict_proba(X), pipeline.predict_proba(X))
+    with pytest.raises(ValueError, match="its signature does not match"):
+        skscratch.load(tmp_path / "altered.npz", key=KEY)
+    # the scaler's members removed, and the entry with them: a bare network, refused with the key
+    bare = {k: v for k, v in members.items() if not k.startswith("scaler_")}
+    del metadata["pipeline"]
+    metadata["format_version"] = 2
+    for name in [n for n in metadata["arrays"] if n.startswith("scaler_")]:
+        del metadata["arrays"][name]
+    (tmp_path / "stripped.npz").write_bytes(fuzzer.forge({**bare, METADATA: fuzzer.json_member(metadata)}))
+    assert isinstance(skscratch.load(tmp_path / "stripped.npz"), MLPScratchClassifier)
+    with pytest.raises(ValueError, match="its signature does not match"):
+        skscratch.load(tmp_path / "stripped.npz", key=KEY)
+    np.testing.assert_array_equal(skscratch.load(tmp_path / "signed.npz", key=KEY).predict_proba(X),
+                                  pipeline.predict_proba(X))
 
 
 # ----------------------------------------------------------------------
