@@ -16,7 +16,8 @@ say the way NumPy says it fastest is here, and nowhere else:
   standard's.
 
 And how arrays cross between the host and a device: :func:`namespace_of`,
-:func:`to_host`, :func:`to_device`, :func:`numpy_dtype`.
+:func:`to_host`, :func:`to_device`, :func:`numpy_dtype`,
+:func:`full_precision_weights`.
 
 With NumPy input every function here runs the very NumPy call the code ran
 before the seam existed, so the NumPy path stays bit for bit what it was.
@@ -193,6 +194,21 @@ def to_device(array, xp, device, dtype=None):
     if xp is np:
         return array
     return xp.asarray(np.ascontiguousarray(array), device=device)
+
+
+def full_precision_weights(sample_weight, like):
+    """Host sample weights (ones for None) in ``like``'s namespace and on its device, in its most precise float.
+
+    What a scikit-learn metric of integer labels needs to average as NumPy
+    does: it averages in the float dtype of its weights or, without weights,
+    in the namespace's default float dtype (float32 for PyTorch, float64 for
+    NumPy). float64 wherever the device has it.
+    """
+    from sklearn.utils._array_api import _max_precision_float_dtype
+
+    xp, on = array_namespace(like), device(like)
+    dtype = numpy_dtype(_max_precision_float_dtype(xp, on))
+    return to_device(np.ones(like.shape[0]) if sample_weight is None else sample_weight, xp, on, dtype)
 
 
 # functions that PyTorch and CuPy, beyond the standard, also write into ``out=``

@@ -91,7 +91,9 @@ PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,)
     dtype : {"float32", "float64"} or None, default=None
         The floating-point type the network trains and predicts in. None
         follows the input, as scikit-learn does: float32 input trains in
-        float32, anything else in float64. "float32" halves memory and about
+        float32, anything else in float64; a DataFrame is float32 input when
+        ``np.result_type`` of its columns is float32, whatever their kind
+        (pandas' ``Float32`` and ``float32[pyarrow]``, polars' ``Float32``). "float32" halves memory and about
         halves training time, even behind a float64 step such as
         StandardScaler. (Not in scikit-learn.)
     max_grad_norm : float or None, default=None

@@ -25,13 +25,27 @@ class ValidationSet:
 
     def __init__(self, X, Y, sample_weight, decode):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        self._decode, self._labels = decode, None
+        self._decode, self._labels, self._device_weights = decode, None, None
 
     @property
     def labels(self):
         if self._labels is None:  # in X's namespace, where a scorer's predictions are
             self._labels = seam.like(self._decode(self.Y), self.X)
         return self._labels
+
+    def scorer_weights(self):
+        """The ``sample_weight`` a scorer is called with: the weights, or None.
+
+        Where the labels are another library's, the weights go to their
+        device, ones where there are none, in its most precise float dtype,
+        so that a metric of integer labels (accuracy) is averaged there as
+        NumPy averages it, not in float32 (PyTorch's default float dtype).
+        """
+        if seam.array_namespace(self.labels) is np:
+            return self.sample_weight
+        if self._device_weights is None:
+            self._device_weights = seam.full_precision_weights(self.sample_weight, self.labels)
+        return self._device_weights
 
 
 def split_off(X, Y, y, sample_weight, *, fraction, stratify, random_state, decode):
@@ -118,5 +132,6 @@ def validation_score(scorer, estimator, validation, loss, builtin_score):
         return -loss
     with warnings.catch_warnings():  # the split has no feature names; that is fine here
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        weights = {} if validation.sample_weight is None else {"sample_weight": validation.sample_weight}
+        weights = validation.scorer_weights()
+        weights = {} if weights is None else {"sample_weight": weights}
         return float(scorer(estimator, validation.X, validation.labels, **weights))

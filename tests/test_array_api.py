@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -527,3 +528,70 @@ def test_a_saved_torch_model_resumes_on_numpy(digits_small, tmp_path):
     with dispatch():
         clf.partial_fit(t(X), t(y))
     np.testing.assert_allclose(loaded.coefs_[0], clf.coefs_[0].numpy(), atol=1e-12)
+
+
+def _exact_mean(correct, sample_weight=None):
+    """The (weighted) fraction of True, as NumPy computes it on the host: in float64."""
+    return float(np.average(np.asarray(correct), weights=sample_weight))
+
+
+@pytest.mark.parametrize("array_dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("weights", [None, "float64", "float32"])
+def test_score_is_counted_in_float64_on_torch(digits_small, array_dtype, weights):
+    """An accuracy of torch input is NumPy's float64 fraction of the model's own right answers.
+
+    scikit-learn averages integer labels of PyTorch in its default float32:
+    0.8999999761581421 for 0.9. max_iter=1 leaves the network far from every
+    label right, at an accuracy float32 cannot hold.
+    """
+    X, y = digits_small
+    X = X.astype(array_dtype)
+    sample_weight = None if weights is None else np.random.RandomState(0).randint(0, 3, len(y)).astype(weights)
+    with dispatch(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPScratchClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(t(X), t(y))
+        predicted = clf.predict(t(X)).numpy()
+        score = clf.score(t(X), t(y), sample_weight=t(sample_weight))
+        score_numpy_y = clf.score(t(X), y, sample_weight=sample_weight)
+    expected = _exact_mean(predicted == y, sample_weight)
+    assert float(np.float32(expected)) != expected  # the case float32 rounds
+    assert type(score) is float and score == expected and score_numpy_y == expected
+
+
+def test_multilabel_score_is_counted_in_float64_on_torch(digits_small):
+    X, y = digits_small
+    Y = np.column_stack([y % 2, y > 4, y == 3]).astype(int)
+    with dispatch(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPScratchClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(t(X), t(Y))
+        predicted = clf.predict(t(X)).numpy()
+        score = clf.score(t(X), t(Y))
+    expected = _exact_mean((predicted == Y).all(axis=1))
+    assert float(np.float32(expected)) != expected and score == expected
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("array_dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("scoring", ["accuracy", "balanced_accuracy", None])
+def test_early_stopping_scores_are_float64_on_torch(digits_small, array_dtype, scoring, weighted):
+    """The validation score of an epoch is the NumPy metric of the network's own predictions, in float64.
+
+    One epoch, so the fitted network is the one the score was taken of.
+    scikit-learn's accuracies of PyTorch labels without weights are float32.
+    """
+    X, y = digits_small
+    X = X.astype(array_dtype)
+    X_val, y_val = X[:60], y[:60]
+    weights = np.random.RandomState(1).randint(1, 6, 60).astype(array_dtype) if weighted else None
+    with dispatch(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPScratchClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0, early_stopping=True,
+                                   scoring=scoring).fit(t(X), t(y), X_val=t(X_val), y_val=t(y_val),
+                                                        sample_weight_val=t(weights))
+        predicted = clf.predict(t(X_val)).numpy()
+    metric = balanced_accuracy_score if scoring == "balanced_accuracy" else accuracy_score
+    expected = metric(y_val, predicted, sample_weight=weights)
+    assert float(np.float32(expected)) != expected  # the case float32 rounds
+    score = clf.validation_scores_[0]
+    assert type(score) is float and score == pytest.approx(expected, rel=1e-15, abs=0)
+    assert clf.history_["val_score"].iloc[0] == score

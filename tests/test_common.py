@@ -5,6 +5,7 @@ import re
 
 import pytest
 from sklearn.utils.estimator_checks import (
+    check_array_api_input_and_values,
     check_dataframe_column_names_consistency,
     check_inplace_ensure_writeable,
     check_param_validation,
@@ -89,3 +90,36 @@ def _runs_here(check):
 )
 def test_direct_checks(estimator, check):
     check(type(estimator).__name__, estimator)
+
+
+# parametrize_with_checks runs scikit-learn's check_array_api_input with its
+# defaults: shapes and dtypes compared, not values, and fit without sample
+# weights. check_array_api_input_and_values, which compares every fitted array
+# and every method's output (score included) with the NumPy fit's, scikit-learn
+# runs only from its own modules' tests, choosing check_sample_weight estimator
+# by estimator; it is run here, with sample weights. After 20 epochs the
+# classifier's accuracy on the check's data is below 1, where float32 rounds it
+# (scikit-learn averages PyTorch's integer labels in float32).
+VALUES_ESTIMATORS = [
+    MLPScratchClassifier(max_iter=20, random_state=0),
+    MLPScratchClassifier(solver="lbfgs", max_iter=20, random_state=0),
+    MLPScratchRegressor(max_iter=20, random_state=0),
+    MLPScratchRegressor(solver="lbfgs", max_iter=20, random_state=0),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", VALUES_ESTIMATORS, ids=repr)
+@pytest.mark.parametrize(
+    "namespace, device, dtype",
+    [("torch", "cpu", "float64"), ("torch", "cpu", "float32"),
+     ("array_api_strict", "CPU_DEVICE", "float64"), ("array_api_strict", "device1", "float32")],
+)
+def test_array_api_input_and_values_with_sample_weight(estimator, namespace, device, dtype):
+    if importlib.util.find_spec(namespace) is None:
+        pytest.skip(f"{namespace} is not installed")
+    try:
+        check_array_api_input_and_values(type(estimator).__name__, estimator, namespace, device_name=device,
+                                         dtype_name=dtype, check_sample_weight=True)
+    except pytest.skip.Exception as skip:  # it must run wherever the library is installed
+        raise AssertionError(f"check_array_api_input_and_values was skipped: {skip}") from None
