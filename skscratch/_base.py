@@ -29,18 +29,11 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import numpy as np
 from sklearn import config_context  # type: ignore[attr-defined]  # (sklearn resolves it lazily)
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-
-try:  # scikit-learn >= 1.9: the experimental callback API
-    from sklearn.callback import CallbackSupportMixin
-except ImportError:  # older scikit-learn: no callbacks, everything else works
-
-    class CallbackSupportMixin:  # type: ignore[no-redef]
-        """Stand-in for scikit-learn < 1.9, which has no callback API."""
 
 from . import _array_api as seam
 from . import _guards, _network, _optimizers, _validation
@@ -57,13 +50,36 @@ if TYPE_CHECKING:  # scikit-learn's decorators keep a method's signature; mypy i
     def fit_context(prefer_skip_nested_validation: bool) -> Callable[[_Method], _Method]: ...
 
     def available_if(check: Callable[[Any], Any]) -> Callable[[_Method], _Method]: ...
+
+    # scikit-learn's base classes, typed (it ships no types: a base of type Any would accept any attribute)
+    from ._sklearn_bases import BaseEstimator, CallbackSupportMixin
 else:
+    from sklearn.base import BaseEstimator
     from sklearn.base import _fit_context as fit_context
     from sklearn.utils.metaestimators import available_if
 
+    try:  # scikit-learn >= 1.9: the experimental callback API
+        from sklearn.callback import CallbackSupportMixin
+    except ImportError:  # older scikit-learn: no callbacks, everything else works
+
+        class CallbackSupportMixin:
+            """Stand-in for scikit-learn < 1.9, which has no callback API: ``set_callbacks`` says so."""
+
+            @property
+            def set_callbacks(self):
+                import sklearn
+
+                raise AttributeError(
+                    "set_callbacks needs scikit-learn >= 1.9 (its callback API), and this is scikit-learn "
+                    f"{sklearn.__version__}. Upgrade scikit-learn, or fit epoch by epoch with partial_fit and "
+                    "record between the calls (plotting.TrainingRecorder.record, tracking.log_history)."
+                )
+
 if TYPE_CHECKING:
     import pandas as pd
-    from numpy.typing import ArrayLike
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
     from scipy.sparse import sparray, spmatrix
     from typing_extensions import Self
 
@@ -73,6 +89,9 @@ ActivationName = Literal["identity", "logistic", "tanh", "relu", "leaky_relu", "
 Solver = Literal["lbfgs", "sgd", "adam", "adamw"]
 Schedule = Literal["constant", "invscaling", "adaptive", "cosine"]
 DType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64]]
+# an array of the library the network lives in: a NumPy ndarray or, fitted under array_api_dispatch,
+# a PyTorch, CuPy ... array on the input's device; no static type names them all
+Array = Any
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 # the API pages the HTML repr links to (scikit-learn's convention, for our own site)
@@ -96,6 +115,49 @@ class SkscratchVersionWarning(InconsistentVersionWarning):
             "results. Use at your own risk. To move a model between versions, save it with "
             "skscratch.save, whose format is versioned and checked on load."
         )
+
+
+def _numpy_dtype_of_column(dtype):
+    """The NumPy dtype of a DataFrame column's dtype, or None where NumPy has no such dtype.
+
+    NumPy's dtypes are themselves; pandas' extension dtypes (the nullable
+    ``Float32``, ``Int16``, ``boolean``, and ``float32[pyarrow]`` ...) name
+    theirs in ``numpy_dtype``; polars' numeric dtypes are NumPy's names
+    capitalised (``Float32``, ``Int64``, ``UInt8``) and its ``Boolean`` is
+    NumPy's bool.
+    """
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if hasattr(dtype, "numpy_dtype"):  # pandas' extension dtypes
+        return np.dtype(dtype.numpy_dtype)
+    if type(dtype).__module__.split(".")[0] == "polars" and (dtype.is_numeric() or str(dtype) == "Boolean"):
+        try:
+            return np.dtype("bool" if str(dtype) == "Boolean" else str(dtype).lower())
+        except TypeError:  # Decimal, Int128: no NumPy dtype
+            return None
+    return None
+
+
+def _is_float32_frame(X):
+    """Whether X is a DataFrame whose columns NumPy would hold together in float32.
+
+    scikit-learn's ``check_array`` keeps a pandas DataFrame of NumPy float32
+    columns in float32, the ``np.result_type`` of its columns, but converts
+    a frame of pandas' nullable or pyarrow dtypes, or a polars frame, to
+    float64, whatever its columns. This decides every frame as the first:
+    float32 where ``np.result_type`` of the columns' dtypes is float32 (all
+    float32, or float32 with int8, int16, uint8, uint16 or bool columns);
+    one float64, int32 or int64 column makes it float64.
+    """
+    if not hasattr(X, "columns") or getattr(X, "dtypes", None) is None:
+        return False
+    columns = {_numpy_dtype_of_column(dtype) for dtype in X.dtypes}
+    if not columns or None in columns:
+        return False
+    try:
+        return np.result_type(*columns) == np.float32
+    except TypeError:  # strings, objects: no common numeric type
+        return False
 
 
 def _is_packed(arrays, flat):
@@ -150,6 +212,64 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
     }
     _doc_link_module = "skscratch"
     _doc_link_template = DOCS_URL
+
+    # The attributes, declared for type checkers, so that a misspelt one is an error. Annotations without
+    # a value: the class gets no attribute, so an unfitted estimator still has none of them (hasattr,
+    # check_is_fitted, vars(), get_params, clone and pickles are as before).
+    # The parameters, which __init__ stores (each subclass lists them in its signature):
+    hidden_layer_sizes: int | Sequence[int]
+    activation: ActivationName | Activation
+    solver: Solver
+    alpha: float
+    batch_size: int | Literal["auto"]
+    learning_rate: Schedule
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    shuffle: bool
+    random_state: int | np.random.RandomState | None
+    tol: float
+    verbose: bool | int
+    warm_start: bool
+    momentum: float
+    nesterovs_momentum: bool
+    early_stopping: bool
+    validation_fraction: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: int | float
+    max_fun: int
+    dtype: DType | None
+    max_grad_norm: float | None
+    warmup_iter: int
+    dropout: float | Sequence[float]
+    scoring: str | Callable[..., float] | None
+
+    # The fitted attributes (documented in _docs.py). ``float | Any`` is a float or None depending on
+    # early_stopping, which no type can follow (typeshed's "Any trick": code written for the mode it
+    # fitted in type-checks, without an assert at each use).
+    coefs_: list[Array]
+    intercepts_: list[Array]
+    loss_: float
+    best_loss_: float | Any  # None with early stopping
+    loss_curve_: list[float]
+    validation_scores_: list[float] | Any  # None without early stopping
+    best_validation_score_: float | Any  # None without early stopping
+    t_: int
+    n_iter_: int
+    n_layers_: int
+    n_outputs_: int
+    n_features_in_: int
+    feature_names_in_: NDArray[np.object_]
+    out_activation_: str
+
+    if TYPE_CHECKING:  # made at run time by scikit-learn's metadata routing, from fit's and score's signatures
+
+        def set_fit_request(self, *, X_val: bool | str | None = ..., sample_weight: bool | str | None = ...,
+                            sample_weight_val: bool | str | None = ..., y_val: bool | str | None = ...) -> Self: ...
+
+        def set_score_request(self, *, sample_weight: bool | str | None = ...) -> Self: ...
 
     def __init__(self, **params):
         """Store the constructor's arguments as attributes, nothing else.
@@ -220,11 +340,19 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             )
         return rates
 
-    def _input_dtype(self, xp=np):
-        """The dtype(s) validate_data may return for X, in the namespace ``xp``."""
+    def _input_dtype(self, xp=np, X=None):
+        """The dtype(s) validate_data may return for X, in the namespace ``xp``.
+
+        With ``dtype=None``, float64 and float32 arrays keep their dtype and
+        anything else becomes float64, except a DataFrame of float32 columns
+        (of any kind: NumPy's, pandas' ``Float32`` or ``float32[pyarrow]``,
+        polars' ``Float32``), which becomes float32 as a float32 array would.
+        """
         if xp is not np:
             return (xp.float64, xp.float32) if self.dtype is None else getattr(xp, np.dtype(self.dtype).name)
-        return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return np.float32 if _is_float32_frame(X) else (np.float64, np.float32)
 
     @property
     def _l2(self):
@@ -614,7 +742,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if check_input:
             xp, _ = seam.namespace_of(X)
             X = validate_data(self, seam.without_autograd(X), accept_sparse=["csr", "csc"],
-                              dtype=self._input_dtype(xp), reset=False)
+                              dtype=self._input_dtype(xp, X), reset=False)
             self._check_same_namespace(X, method)
         xp = seam.array_namespace(self.coefs_[0])
         if xp is not np and X.dtype != self.coefs_[0].dtype:  # (NumPy promotes; PyTorch refuses to mix)
@@ -691,7 +819,8 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data. float32 input trains in float32, float64 input in
+            The input data. float32 input trains in float32 (a DataFrame too,
+            when ``np.result_type`` of its columns is float32), float64 input in
             float64; other numeric input is converted to float64.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification).

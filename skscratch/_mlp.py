@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import r2_score
+from sklearn import config_context  # type: ignore[attr-defined]  # (sklearn resolves it lazily)
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -32,7 +32,10 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
     from ._activations import Activation
-    from ._base import ActivationName, DType, MatrixLike, Schedule, Self, Solver
+    from ._base import ActivationName, Array, DType, MatrixLike, Schedule, Self, Solver
+    from ._sklearn_bases import ClassifierMixin, RegressorMixin  # typed (scikit-learn ships no types)
+else:
+    from sklearn.base import ClassifierMixin, RegressorMixin
 
 
 def _arguments(local_variables):
@@ -148,6 +151,16 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
+    class_weight: Mapping[Any, float] | Literal["balanced"] | None  # its own parameter (see BaseMLPScratch)
+    # fitted, besides those of BaseMLPScratch (declared for type checkers: no class attribute is made)
+    classes_: NDArray[Any]
+    out_activation_: Literal["softmax", "logistic"]
+
+    if TYPE_CHECKING:  # made at run time by scikit-learn's metadata routing, from partial_fit's signature
+
+        def set_partial_fit_request(self, *, classes: bool | str | None = ...,
+                                    sample_weight: bool | str | None = ...) -> Self: ...
+
     def _target_weights(self, y, incremental, sample_weight):
         """Each sample's class weight, from ``class_weight`` (None without it).
 
@@ -206,7 +219,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         """X and y as scikit-learn's validate_data gives them (y as NumPy); a column y becomes 1-D."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=self._input_dtype(xp), reset=reset,
+            dtype=self._input_dtype(xp, X), reset=reset,
         )  # fmt: skip
         y = seam.to_host(y)  # labels are bookkeeping, on the host
         if y.ndim == 2 and y.shape[1] == 1:
@@ -288,7 +301,14 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
     def _decode_targets(self, Y):
         return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
 
-    def predict(self, X: MatrixLike) -> NDArray[Any]:
+    # NumPy in, NumPy out; X of another array library (under array_api_dispatch) gives an array of that
+    # library, which no static type names (Array: Any)
+    @overload
+    def predict(self, X: NDArray[Any] | Sequence[Any]) -> NDArray[Any]: ...
+    @overload
+    def predict(self, X: MatrixLike) -> Array: ...
+
+    def predict(self, X: MatrixLike) -> Array:
         """Predict class labels.
 
         Parameters
@@ -305,14 +325,22 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             strings, which only NumPy holds.
         """
         check_is_fitted(self)
-        Z = self._logits(X, method="predict")
+        labels = self._host_labels(X, "predict")
         xp, device = self._namespace()
-        Z = seam.to_host(Z)  # the labels are decoded on the host
-        # p > 0.5 exactly where the logit z > 0; softmax picks the largest logit
-        labels = self._label_binarizer.inverse_transform(Z.ravel() if self.n_outputs_ == 1 else Z, threshold=0)
         return labels if labels.dtype.kind not in "biuf" else seam.to_device(labels, xp, device)
 
-    def predict_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
+    def _host_labels(self, X, method):
+        """The predicted labels of X, decoded on the host (NumPy); ``method`` names the caller in errors."""
+        Z = seam.to_host(self._logits(X, method=method))
+        # p > 0.5 exactly where the logit z > 0; softmax picks the largest logit
+        return self._label_binarizer.inverse_transform(Z.ravel() if self.n_outputs_ == 1 else Z, threshold=0)
+
+    @overload
+    def predict_proba(self, X: NDArray[Any] | Sequence[Any]) -> NDArray[np.floating[Any]]: ...
+    @overload
+    def predict_proba(self, X: MatrixLike) -> Array: ...
+
+    def predict_proba(self, X: MatrixLike) -> Array:
         """Probability estimates.
 
         Parameters
@@ -340,7 +368,12 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             Z = seam.concat(xp, [-Z, Z], axis=1)
         return ACTIVATIONS[self.out_activation_](Z, xp)
 
-    def predict_log_proba(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
+    @overload
+    def predict_log_proba(self, X: NDArray[Any] | Sequence[Any]) -> NDArray[np.floating[Any]]: ...
+    @overload
+    def predict_log_proba(self, X: MatrixLike) -> Array: ...
+
+    def predict_log_proba(self, X: MatrixLike) -> Array:
         """Log of the probability estimates, ``log(predict_proba(X))``.
 
         Parameters
@@ -377,9 +410,16 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
         Returns
         -------
         score : float
-            Mean accuracy of ``self.predict(X)`` against y.
+            Mean accuracy of ``self.predict(X)`` against y, in float64
+            whatever the array library of X (as NumPy computes it).
         """
-        return float(super().score(X, y, sample_weight=sample_weight))
+        check_is_fitted(self)
+        y_pred = self._host_labels(X, "score")
+        # counted on the host, where the labels are decoded: scikit-learn averages
+        # integer labels in the namespace's default float dtype, which is float32
+        # for PyTorch (an accuracy of 0.9 would come back as 0.8999999761581421)
+        with config_context(array_api_dispatch=False):
+            return float(accuracy_score(seam.to_host(y), y_pred, sample_weight=seam.to_host(sample_weight)))
 
     @available_if(lambda est: est._check_solver())
     @fit_context(prefer_skip_nested_validation=True)
@@ -476,6 +516,14 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
+    loss: Literal["squared_error", "poisson"]  # its own parameter (see BaseMLPScratch)
+    # fitted, besides those of BaseMLPScratch (declared for type checkers: no class attribute is made)
+    out_activation_: Literal["identity", "exp"]
+
+    if TYPE_CHECKING:  # made at run time by scikit-learn's metadata routing, from partial_fit's signature
+
+        def set_partial_fit_request(self, *, sample_weight: bool | str | None = ...) -> Self: ...
+
     def __init__(
         self,
         loss: Literal["squared_error", "poisson"] = "squared_error",
@@ -515,7 +563,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         """X and numeric, finite y (as NumPy); for loss="poisson", y >= 0."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            y_numeric=True, dtype=self._input_dtype(xp), reset=reset,
+            y_numeric=True, dtype=self._input_dtype(xp, X), reset=reset,
         )  # fmt: skip
         y = seam.to_host(y)  # the targets are encoded on the host
         if y.dtype.kind not in "biuf":
@@ -567,7 +615,14 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
     def _decode_targets(self, Y):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
-    def predict(self, X: MatrixLike) -> NDArray[np.floating[Any]]:
+    # NumPy in, NumPy out; X of another array library (under array_api_dispatch) gives an array of that
+    # library, which no static type names (Array: Any)
+    @overload
+    def predict(self, X: NDArray[Any] | Sequence[Any]) -> NDArray[np.floating[Any]]: ...
+    @overload
+    def predict(self, X: MatrixLike) -> Array: ...
+
+    def predict(self, X: MatrixLike) -> Array:
         """Predict using the multi-layer perceptron.
 
         Parameters
