@@ -17,22 +17,38 @@ LIBRARY is a key of ``DEVICES`` (see ``_devices.py``).
 Each contender runs in a fresh Python process, the benchmark script again in
 its hidden ``--worker`` mode (:func:`spawn_worker` starts it,
 :func:`worker_main` runs in it), so that its peak memory is its own: the
-interpreter, the libraries it imports, the data and the training.
+interpreter, the libraries it imports, the data and the training. There it
+also measures its cold start: the import of its library, numba's import and
+compilation of skscratch's fused kernels, and the first epoch; and it reports
+the threads each pool ran with, and PyTorch's BLAS where PyTorch is loaded.
 """
 
+import importlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from _conditions import limit_threads
 from _data import load_data
 from _devices import Device
-from _machine import library_versions, n_cores, peak_rss_mib, reset_peak_rss, rss_mib, threadpool_info
+from _machine import (
+    blas_pools,
+    kernels_state,
+    library_versions,
+    n_cores,
+    peak_rss_mib,
+    reset_peak_rss,
+    rss_mib,
+    threadpool_info,
+    torch_blas,
+)
 
 CONTENDERS = (
     "skscratch-float32",
@@ -175,10 +191,9 @@ class TorchTrainer(Trainer):
     def __init__(self, library, hidden, n_features, batch_size):
         import torch
 
-        self.torch = torch
+        self.torch = torch  # its threads are the worker's to set (_conditions.limit_threads)
         self.device = DEVICES.get(library, TORCH_CPU_DEVICE)
         self.batch_size = batch_size
-        torch.set_num_threads(n_cores())
         sizes = [n_features, *hidden, N_CLASSES]
         linears = [torch.nn.Linear(fan_in, fan_out) for fan_in, fan_out in pairwise(sizes)]
         generator = torch.Generator().manual_seed(SETTINGS["seed"])
@@ -271,9 +286,13 @@ TRAINERS = {"skscratch": EstimatorTrainer, "sklearn": EstimatorTrainer, "torch":
             "floor": MatmulFloor, "skscratch-torch-cpu": ArrayAPITrainer,
             "skscratch-torch-cuda": ArrayAPITrainer, "skscratch-cupy": ArrayAPITrainer,
             "torch-cuda": TorchTrainer}
-IMPORTS = {"skscratch": "skscratch", "sklearn": "sklearn.neural_network", "torch": "torch", "floor": "numpy",
-           "skscratch-torch-cpu": "skscratch", "skscratch-torch-cuda": "skscratch",
-           "skscratch-cupy": "skscratch", "torch-cuda": "torch"}
+# what each contender imports before it can train: a module, and a name in it (None: the
+# module alone). ``import skscratch`` is lazy: its estimator is what loads the package.
+IMPORTS = {"skscratch": ("skscratch", "MLPScratchClassifier"),
+           "sklearn": ("sklearn.neural_network", "MLPClassifier"), "torch": ("torch", None),
+           "floor": ("numpy", None), "skscratch-torch-cpu": ("skscratch", "MLPScratchClassifier"),
+           "skscratch-torch-cuda": ("skscratch", "MLPScratchClassifier"),
+           "skscratch-cupy": ("skscratch", "MLPScratchClassifier"), "torch-cuda": ("torch", None)}
 
 
 def split_contender(name):
@@ -327,22 +346,88 @@ def time_predict_proba(trainer, X):
 
 
 def import_library(library, root=None):
-    """Import the contender's library; None if it went as asked, else why not, as a result.
+    """Import the contender's library (``IMPORTS``): ``(seconds, None)`` if it went as asked, else
+    ``(None, why not)``, why not as a result.
 
     A baseline contender's skscratch must come from its revision's checkout
     ``root``, not from the installed package.
     """
-    module_name = IMPORTS[library]
+    module_name, attribute = IMPORTS[library]
+    start = time.perf_counter()
     try:
-        module = __import__(module_name)
+        module = importlib.import_module(module_name)
+        if attribute is not None:
+            getattr(module, attribute)
     except ImportError as error:
-        return {"status": "skipped", "reason": f"{module_name} cannot be imported: {error}"}
+        return None, {"status": "skipped", "reason": f"{module_name} cannot be imported: {error}"}
+    seconds = time.perf_counter() - start
     if root is not None and not Path(module.__file__).resolve().is_relative_to(Path(root).resolve()):
-        return {
+        return None, {
             "status": "failed",
             "reason": f"{module_name} was imported from {module.__file__}, not from {root}",
         }
-    return None
+    return seconds, None
+
+
+def n_parameters(n_features, hidden):
+    """Weights and biases of a network with these layers (and ``N_CLASSES`` outputs)."""
+    sizes = [n_features, *hidden, N_CLASSES]
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in pairwise(sizes))
+
+
+class CompileTimer:
+    """How often, and how long, numba compiles skscratch's fused kernels while its block runs.
+
+    :meth:`start` is called, just before training, only where the kernels will
+    run (skscratch's NumPy path, kernels enabled, a network of at least their
+    ``MIN_PARAMS``): it imports numba, timed, then records numba's
+    ``numba:compile`` events (a kernel compiled; loading one from numba's cache
+    is not an event). Elsewhere numba is not imported at all. numba compiles
+    under one lock, so the events come in start/end pairs.
+    """
+
+    def __init__(self):
+        self.import_s = None  # None: the kernels were not expected to run
+        self._recorder = None
+
+    def start(self, stack, library, n_params):
+        if library != "skscratch":
+            return
+        try:
+            from skscratch import _kernels
+        except ImportError:  # a baseline revision older than the kernels
+            return
+        if not (_kernels.ENABLED and n_params >= _kernels.MIN_PARAMS):
+            return
+        self.import_s, _ = timed(importlib.import_module, "numba")
+        from numba.core import event
+
+        self._recorder = stack.enter_context(event.install_recorder("numba:compile"))
+
+    def compiled(self):
+        """``(compilations, their seconds)``, or ``(None, None)`` where the kernels were not expected."""
+        if self._recorder is None:
+            return None, None
+        starts = [ts for ts, e in self._recorder.buffer if e.is_start]
+        ends = [ts for ts, e in self._recorder.buffer if e.is_end]
+        return len(ends), sum(end - start for start, end in zip(starts, ends))
+
+
+def threads_seen(library, X, batch_size, n_params):
+    """The threads each pool of this process runs with now: BLAS and OpenMP (threadpoolctl),
+    PyTorch's, and skscratch's row split (for skscratch's NumPy path)."""
+    seen = {"blas": [pool["threads"] for pool in blas_pools()],
+            "openmp": [p["num_threads"] for p in threadpool_info() or [] if p["user_api"] == "openmp"]}  # fmt: skip
+    if "torch" in sys.modules:
+        seen["torch"] = sys.modules["torch"].get_num_threads()
+    if library == "skscratch":
+        try:
+            from skscratch._parallel import training_threads
+        except ImportError:  # a baseline revision without it
+            pass
+        else:
+            seen["skscratch"] = training_threads(X, batch_size, n_params)
+    return seen
 
 
 def check_device(library):
@@ -362,29 +447,40 @@ def device_entries(library):
 
 
 def run_contender(config):
-    """Measure one contender on one network; the result as a dict."""
+    """Measure one contender on one network, under ``config["threads"]`` threads; the result as a dict."""
     library, dtype = split_contender(config["contender"])
     if library in DEVICES:
         # array_api_dispatch needs SciPy's array API support, switched on before SciPy is imported
         os.environ["SCIPY_ARRAY_API"] = "1"
-    failure = check_device(library) or import_library(library, config.get("package_root"))
+    failure = check_device(library)
+    if failure is not None:
+        return failure
+    import_s, failure = import_library(library, config.get("package_root"))
     if failure is not None:
         return failure
     X_train, y_train, X_test, y_test = load_data(config["dataset"], np.dtype(dtype))
     batch_size = config.get("batch_size", SETTINGS["batch_size"])
+    threads = config.get("threads") or n_cores()
     trainer = TRAINERS[library](library, tuple(config["network"]), X_train.shape[1], batch_size)
     X_train, y_train, X_test = trainer.prepare(X_train, y_train, X_test)  # on the device, untimed
-    rss_before_fit = peak_rss_mib()  # interpreter, libraries and data
-    resident, _ = rss_mib()
-    reset_peak_rss()
-    epoch_times, losses = train(trainer, X_train, y_train, WARMUP_EPOCHS + config["epochs"])
-    rss = peak_rss_mib()  # after training, before predicting
-    fit_adds = rss_mib()[1] - resident  # the peak during fit, above what was resident before it
-    device = device_entries(library)  # the device's peak too, before predicting
-    if library == "floor":
-        return {"status": "ok", "s_per_epoch": statistics.median(epoch_times[WARMUP_EPOCHS:]),
-                "epoch_times_s": epoch_times, "threadpool_info": threadpool_info()}
-    predict_times, proba = time_predict_proba(trainer, X_test)
+    n_params = n_parameters(X_train.shape[1], config["network"])
+    compile_timer = CompileTimer()
+    with ExitStack() as stack:
+        limit_threads(stack, threads, sys.modules.get("torch"))
+        threads_used = threads_seen(library, X_train, batch_size, n_params)
+        rss_before_fit = peak_rss_mib()  # interpreter, libraries and data
+        resident, _ = rss_mib()
+        compile_timer.start(stack, library, n_params)  # numba, if the kernels will run: counted in fit adds
+        reset_peak_rss()
+        epoch_times, losses = train(trainer, X_train, y_train, WARMUP_EPOCHS + config["epochs"])
+        rss = peak_rss_mib()  # after training, before predicting
+        fit_adds = rss_mib()[1] - resident  # the peak during fit, above what was resident before it
+        device = device_entries(library)  # the device's peak too, before predicting
+        if library == "floor":
+            return {"status": "ok", "s_per_epoch": statistics.median(epoch_times[WARMUP_EPOCHS:]),
+                    "epoch_times_s": epoch_times, "threads": threads_used, "threadpool_info": threadpool_info()}
+        predict_times, proba = time_predict_proba(trainer, X_test)
+    compiles, compile_s = compile_timer.compiled()
     accuracy = float(np.mean(np.argmax(trainer.host(proba), axis=1) == y_test))
     return {
         "status": "ok",
@@ -396,13 +492,24 @@ def run_contender(config):
         "fit_rss_mib": fit_adds,
         "warmup_epochs": WARMUP_EPOCHS,
         "epoch_times_s": epoch_times,
+        # the cold start: the library's import (NumPy already loaded), numba's import and the
+        # kernels' compilation (None where they did not run), the first (warm-up) epoch
+        "import_s": import_s,
+        "numba_import_s": compile_timer.import_s,
+        "jit_compiles": compiles,
+        "jit_compile_s": compile_s,
+        "first_epoch_s": epoch_times[0],
         "predict_proba_times_s": predict_times,
         "loss_curve": losses,
         "n_train": len(X_train),
         "n_test": len(X_test),
         "n_features": X_train.shape[1],
+        "n_parameters": n_params,
         "dtype": str(np.dtype(dtype)),
         "batch_size": batch_size,
+        "threads": threads_used,
+        "kernels": kernels_state(),
+        "torch_blas": torch_blas(sys.modules["torch"]) if "torch" in sys.modules else None,
         "versions": library_versions(),
         "threadpool_info": threadpool_info(),
         **device,

@@ -31,6 +31,11 @@ from _data import add_data_dir_argument, load_fashion_split
 from _machine import machine_info
 from _report import add_out_dir_argument, command_line, publish
 
+# the recipe trains in a process of its own: this one cannot see what the kernels did there
+CHILD_KERNELS = ("not observed: the recipe trains in a process of its own (a 512-256 network, "
+                 "over the kernels' 200,000-parameter threshold: they run there if numba is installed "
+                 "and SKSCRATCH_KERNELS is not 0)")
+
 RECIPE = Path(__file__).resolve().parents[1] / "examples" / "plot_fashion_mnist_recipe.py"
 TARGET_ACCURACY, TIME_BUDGET_S = 0.905, 100.0
 
@@ -116,7 +121,7 @@ def main(argv=None):
         + ("PASS" if passes else "MISS") + ("" if not args.quick else " (quick mode: not the real target)"),
         "",
     ]
-    publish(report, lines, args.out_dir, name)
+    publish(report, lines, args.out_dir, name, kernels_text=CHILD_KERNELS)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ import time
 from datetime import datetime, timezone
 
 from _contenders import DEVICES, SETTINGS, WARMUP_EPOCHS, split_contender
-from _machine import library_versions, machine_info
+from _conditions import default_condition
+from _machine import library_versions, load_average, machine_info, run_header
 from _train_report import ARRAY_API_TARGETS, array_api_comparisons, evaluate_targets
 from bench_train import MIN_EPOCHS, add_data_arguments, choose_dataset, parse_epochs, publish, run_network, schedule
 
@@ -104,6 +105,7 @@ def main(argv=None):
         )
         return 0
     dataset = choose_dataset(args, fallback=True)
+    load_at_start = load_average()
     started = time.perf_counter()
     runs = run_plan(dataset, args.epochs)
     report = {
@@ -116,7 +118,10 @@ def main(argv=None):
         "epochs": args.epochs,
         "warmup_epochs": WARMUP_EPOCHS,
         "settings": SETTINGS,
+        "conditions": [default_condition().to_json()],
+        "numba_cache": "fresh",
         "dataset": dataset,
+        "header": run_header(load_average_start=load_at_start),
         "machine": machine_info(),
         "versions": library_versions(),
         "runs": runs,

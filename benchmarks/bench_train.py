@@ -7,7 +7,7 @@ each network:
   after one timed warm-up epoch that is left out of the median;
 - **test acc %**: accuracy on the test images after all epochs (warm-up
   included), from the arg-max of ``predict_proba``;
-- **predict_proba s**: the median time of 3 calls of ``predict_proba`` on the
+- **predict_proba s**: the median time of 7 calls of ``predict_proba`` on the
   whole test set (10,000 images);
 - **peak RSS MiB**: ``ru_maxrss`` of the contender's process, read right after
   training and before predicting. Each contender runs in a process of its own
@@ -39,7 +39,7 @@ the same shuffles. PyTorch is set up to match them:
   that, inside PyTorch's fused optimizer step (the reported loss leaves out
   the penalty term);
 - the samples shuffled every epoch by a ``torch.Generator`` seeded 0;
-- ``torch.set_num_threads`` set to the number of cores.
+- ``torch.set_num_threads`` set to the threads of the condition (``--threads``).
 
 The array-library contenders run only when asked for, with ``--array-api``
 (all four, after the others) or by name with ``--only``:
@@ -56,6 +56,43 @@ synchronisation of the device, and is skipped, with the reason, where CUDA
 (or CuPy) is missing. They have tables, comparisons (against
 ``skscratch-float32`` and ``torch-cuda-float32``) and targets of their own.
 ``bench_gpu.py`` runs them on a GPU machine.
+
+Each contender also reports its cold start (the import of its library in a
+fresh process, NumPy already loaded; numba's import and the compilation of
+skscratch's fused kernels, where they run; the first, warm-up, epoch) apart
+from the steady s/epoch, and the memory its fit adds.
+
+The conditions (``_conditions.py``), each combination run in turn:
+
+``--threads 1,all``
+    the threads every library may use (default: all the cores): the
+    environment's ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS``, ``SKSCRATCH_NUM_THREADS``, and in-process
+    ``threadpoolctl`` limits (which skscratch's row split follows) and
+    ``torch.set_num_threads``;
+``--load none,busy-core``
+    "busy-core": a Python busy loop pinned to one core while each contender
+    trains, as another job on a shared machine (default: none);
+``--kernels on,off``
+    skscratch with its fused kernels, and without (``SKSCRATCH_KERNELS=0``);
+    the other contenders run under "on" alone (default: on).
+
+The matrix products alone are timed under the quiet conditions with the
+kernels on only: the kernels do not touch them, and under load they would
+time the load.
+
+``--numba-cache fresh`` (the default) gives each skscratch process an empty
+numba cache, so that its first epoch compiles the kernels as the first run
+after an install does; ``--numba-cache user`` keeps the user's cache.
+
+Every report starts with where it was measured: the CPU (model, CPUID
+family and model, AVX2 / AVX-512), the cores, NumPy's BLAS and the kernel it
+picked (threadpoolctl), PyTorch's BLAS (read in the PyTorch contender's own
+process), the environment variables that choose kernels and threads
+(``OPENBLAS_CORETYPE``...), numba's version and whether the kernels ran.
+Then a summary, per network, of s/epoch under each condition, the ratios
+skscratch / peer under each, and the cold start and memory, which is
+also written alone, ready to publish, to ``bench_train_summary.md``.
 
 Below each network's table, the ratios skscratch / peer, and at the end the
 project's targets with PASS or MISS. The machine is shared and timings are
@@ -74,6 +111,13 @@ images, network 64 only; it falls back to scikit-learn's bundled digits
 
     python benchmarks/bench_train.py --quick
 
+The figures published in the README (one network, every condition; about
+10 to 12 minutes on a quiet 2-core AMD EPYC), with OpenBLAS choosing its own
+kernel for the CPU::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_train.py \
+        --networks 512,256 --threads 1,all --load none,busy-core --kernels on,off
+
 Some options::
 
     python benchmarks/bench_train.py --networks 100 --epochs 5
@@ -89,9 +133,9 @@ tables::
 
     python benchmarks/bench_train.py --networks 100 --baseline 46bc5cd
 
-Results go to ``benchmarks/results/bench_train.{json,md}``
-(``bench_train_quick.{json,md}`` with ``--quick``), or to ``--out-dir``; the
-Markdown is printed to stdout as well.
+Results go to ``benchmarks/results/bench_train.{json,md}`` and
+``bench_train_summary.md`` (``bench_train_quick...`` with ``--quick``), or to
+``--out-dir``; the Markdown is printed to stdout as well.
 
 Notes
 -----
@@ -104,8 +148,10 @@ the ratios against it read "n/a". The CPU build is installed with
 ``pip install torch==2.13.0``.
 
 This script runs the benchmark; the contenders and their measurement are in
-``_contenders.py``, the tables and targets in ``_train_report.py``, the
-baseline checkout in ``_baseline.py``, the data in ``_data.py``.
+``_contenders.py``, the conditions (threads, load, kernels) in
+``_conditions.py``, the tables and targets in ``_train_report.py``, the
+machine's header in ``_machine.py``, the baseline checkout in
+``_baseline.py``, the data in ``_data.py``.
 """
 
 
@@ -117,6 +163,17 @@ from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from _baseline import BaselineError, checkout
+from _conditions import (
+    KERNELS,
+    LOADS,
+    busy_core,
+    can_pin,
+    conditions,
+    default_condition,
+    numba_cache_env,
+    parse_choices,
+    parse_threads,
+)
 from _contenders import (
     ARRAY_API_CONTENDERS,
     CONTENDERS,
@@ -128,7 +185,7 @@ from _contenders import (
     worker_main,
 )
 from _data import add_data_dir_argument, check_fashion_mnist
-from _machine import library_versions, machine_info
+from _machine import library_versions, load_average, machine_info, run_header
 from _report import add_out_dir_argument, write_report
 from _train_report import (
     ARRAY_API_TARGETS,
@@ -136,8 +193,10 @@ from _train_report import (
     evaluate_targets,
     markdown_report,
     network_name,
+    reference_runs,
     run_comparisons,
     summary,
+    summary_markdown,
     uses_array_api,
 )
 
@@ -178,6 +237,18 @@ def positive_int(text):
     return value
 
 
+def option_parser(parse, *args):
+    """An argparse type from a parser of ours that raises ValueError with the whole message."""
+
+    def parse_option(text):
+        try:
+            return parse(text, *args)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse_option
+
+
 def build_parser():
     """The command line; ``--worker`` is the hidden mode of the contenders' processes."""
     parser = argparse.ArgumentParser(
@@ -209,6 +280,26 @@ def build_parser():
         "--baseline", metavar="REV",
         help="also run each skscratch contender with the skscratch of the git revision REV "
         "(as skscratch@REV-float32, ...), and report skscratch / skscratch@REV",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=option_parser(parse_threads), default="all",
+        help="thread counts to run every contender with, comma-separated, 'all' for all the cores "
+        "(default: all)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--load", type=option_parser(parse_choices, LOADS), default="none",
+        help="the machine's load while each contender trains, comma-separated: none, or busy-core "
+        "(a busy loop pinned to one core) (default: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--kernels", type=option_parser(parse_choices, KERNELS), default="on",
+        help="skscratch's fused kernels on, off (SKSCRATCH_KERNELS=0), or on,off; the other contenders "
+        "run with 'on' only (default: on)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--numba-cache", choices=("fresh", "user"), default="fresh",
+        help="fresh: an empty numba cache for each skscratch process, so that its first epoch compiles "
+        "the kernels, as the first run after an install; user: the cache as it is (default: fresh)",
     )  # fmt: skip
     parser.add_argument(
         "--quick", action="store_true",
@@ -290,40 +381,63 @@ def schedule(contenders, baseline):
     return order
 
 
-def run_network(network, order, dataset, epochs, comparisons, batch_size=SETTINGS["batch_size"]):
-    """All the contenders on one network, each in its own process, on minibatches of ``batch_size``."""
+def run_network(network, order, dataset, epochs, comparisons, batch_size=SETTINGS["batch_size"],
+                condition=None, numba_cache="fresh"):
+    """All the contenders on one network under one ``condition`` (default: all the cores, no
+    load, the kernels on), each in its own process, on minibatches of ``batch_size``."""
+    condition = condition or default_condition()
     results = {}
     for contender, baseline in order:
-        print(f"network {network_name(network)}: {contender} ...", file=sys.stderr, flush=True)
+        if not condition.applies_to(split_contender(contender)[0]):
+            continue
+        print(f"network {network_name(network)}, {condition.label()}: {contender} ...", file=sys.stderr, flush=True)
         config = {
             "contender": contender,
             "network": list(network),
             "dataset": dataset,
             "epochs": epochs,
             "batch_size": batch_size,
+            "threads": condition.threads,
         }
         if baseline is not None:
             config["package_root"] = baseline.root
-        result = spawn_worker(__file__, config, baseline.env() if baseline else None)
-        results[contender] = result
-        print(f"    {summary(result)}", file=sys.stderr, flush=True)
+        results[contender] = spawn_under(condition, config, baseline.env() if baseline else None, numba_cache)
+        print(f"    {summary(results[contender])}", file=sys.stderr, flush=True)
     values = {c.key: c.value(results) for c in comparisons}
-    cpu_dtypes = {split_contender(c)[1] for c, _ in order if not runs_on_gpu(c)}
-    return {"network": list(network), "batch_size": batch_size, "results": results, "comparisons": values,
-            "floor": matmul_floor(network, dataset, epochs, cpu_dtypes, batch_size)}
+    cpu_dtypes = {split_contender(c)[1] for c in results if not runs_on_gpu(c)}
+    # the floor is NumPy's BLAS alone on a quiet machine: the kernels change nothing there, and under
+    # load it would only measure the load
+    quiet = condition.kernels and condition.load == "none"
+    floor = matmul_floor(network, dataset, epochs, cpu_dtypes, batch_size, condition) if quiet else {}
+    return {"network": list(network), "batch_size": batch_size, "condition": condition.to_json(),
+            "results": results, "comparisons": values, "floor": floor}
 
 
-def matmul_floor(network, dataset, epochs, dtypes, batch_size=SETTINGS["batch_size"]):
-    """For each dtype: the s/epoch of the epoch's matrix products alone (``MatmulFloor``), in a worker.
+def spawn_under(condition, config, env=None, numba_cache="fresh"):
+    """One worker under ``condition``: its threads and kernels in its environment (``env``, by
+    default this process's), the busy loop running while it runs, a fresh numba cache for a
+    skscratch process if ``numba_cache == "fresh"``. Its result, with the load it met."""
+    fresh = numba_cache == "fresh" and split_contender(config["contender"])[0] == "skscratch"
+    with numba_cache_env(condition.env(env), fresh) as worker_env, busy_core(condition.load) as load:
+        result = spawn_worker(__file__, config, worker_env)
+    if load is not None:
+        result["busy_core"] = load
+    return result
+
+
+def matmul_floor(network, dataset, epochs, dtypes, batch_size=SETTINGS["batch_size"], condition=None):
+    """For each dtype: the s/epoch of the epoch's matrix products alone (``MatmulFloor``), in a worker
+    under ``condition``.
 
     Only the dtypes of the contenders on the CPU: it is their floor.
     """
+    condition = condition or default_condition()
     floor = {}
     for dtype in sorted(dtypes):
         config = {"contender": f"floor-{dtype}", "network": list(network), "dataset": dataset, "epochs": epochs,
-                  "batch_size": batch_size}
-        floor[dtype] = spawn_worker(__file__, config)
-        print(f"network {network_name(network)}: matrix-product floor, {dtype}: "
+                  "batch_size": batch_size, "threads": condition.threads}
+        floor[dtype] = spawn_under(condition, config)
+        print(f"network {network_name(network)}, {condition.label()}: matrix-product floor, {dtype}: "
               f"{summary(floor[dtype])}", file=sys.stderr, flush=True)
     return floor
 
@@ -346,14 +460,18 @@ def chosen_contenders(args):
 
 
 def run_benchmark(args, networks, dataset):
-    """Every network, every contender; the report's ``runs``, ``baseline`` and wall time."""
+    """Every network, every condition, every contender; the report's ``runs`` (one per network and
+    condition), ``baseline`` and wall time."""
     contenders = chosen_contenders(args)
+    plan = conditions(args.threads, args.load, args.kernels)
     with open_baseline(args.baseline, contenders) as baseline:
         order = schedule(contenders, baseline)
         baseline_entry = describe_baseline(baseline, contenders)
         comparisons = run_comparisons(baseline_entry) + array_api_comparisons(contenders)
         started = time.perf_counter()
-        runs = [run_network(n, order, dataset, args.epochs, comparisons, args.batch_size) for n in networks]
+        runs = [run_network(network, order, dataset, args.epochs, comparisons, args.batch_size, condition,
+                            args.numba_cache)
+                for network in networks for condition in plan]  # fmt: skip
         return runs, baseline_entry, time.perf_counter() - started
 
 
@@ -366,7 +484,11 @@ def main(argv=None):
     networks = args.networks or [
         parse_network(n) for n in (QUICK_NETWORKS if args.quick else DEFAULT_NETWORKS)
     ]
+    if "busy-core" in args.load and not can_pin():
+        raise SystemExit("error: --load busy-core pins a busy loop to a core with os.sched_setaffinity, "
+                         "which this platform does not have (it is Linux's).")
     dataset = choose_dataset(args)
+    load_at_start = load_average()
     try:
         runs, baseline, wall_time = run_benchmark(args, networks, dataset)
     except BaselineError as error:
@@ -380,26 +502,34 @@ def main(argv=None):
         "epochs": args.epochs,
         "warmup_epochs": WARMUP_EPOCHS,
         "settings": {**SETTINGS, "batch_size": args.batch_size},
+        "conditions": [c.to_json() for c in conditions(args.threads, args.load, args.kernels)],
+        "numba_cache": args.numba_cache,
         "dataset": dataset,
+        "header": run_header(load_average_start=load_at_start),
         "machine": machine_info(),
         "versions": library_versions(),
         "runs": runs,
-        "targets": evaluate_targets(runs),
         "wall_time_s": wall_time,
     }
+    reference = reference_runs(runs)
+    report["targets_condition"] = reference[0]["condition"] if reference else None
+    report["targets"] = evaluate_targets(reference)
     if baseline is not None:
         report["baseline"] = baseline
     if uses_array_api(runs):
-        report["array_api_targets"] = evaluate_targets(runs, ARRAY_API_TARGETS)
+        report["array_api_targets"] = evaluate_targets(reference, ARRAY_API_TARGETS)
     return publish(report, args.out_dir, "bench_train_quick" if args.quick else "bench_train")
 
 
 def publish(report, out_dir, stem):
-    """Write the report as JSON and Markdown, print the Markdown; the exit status: 1 if a contender failed."""
+    """Write the report as JSON and Markdown, and its summary alone as ``STEM_summary.md``, ready
+    to publish; print the Markdown; the exit status: 1 if a contender failed."""
     markdown = markdown_report(report)
     json_path, md_path = write_report(report, markdown, out_dir, stem)
+    summary_path = out_dir / f"{stem}_summary.md"
+    summary_path.write_text(summary_markdown(report))
     print(markdown)
-    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    print(f"wrote {json_path}, {md_path} and {summary_path}", file=sys.stderr)
     failed = [c for run in report["runs"] for c, r in run["results"].items() if r["status"] == "failed"]
     return 1 if failed else 0
 

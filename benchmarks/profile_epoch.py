@@ -2,7 +2,9 @@
 
 One warm-up epoch, then one profiled ``partial_fit`` epoch; prints the
 functions that took the most time of their own (the main thread's share:
-with the minibatches split over threads, the other thread does as much).
+with the minibatches split over threads, the other thread does as much),
+under the header that names the machine, its BLAS and kernel, and whether
+the fused kernels ran.
 
 Usage::
 
@@ -19,6 +21,7 @@ import warnings
 
 import numpy as np
 from _data import add_data_dir_argument, load_fashion_split
+from _machine import header_lines, load_average, run_header
 
 from skscratch import MLPScratchClassifier
 
@@ -30,6 +33,7 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=14, help="how many functions to list (default 14)")
     add_data_dir_argument(parser)
     args = parser.parse_args(argv)
+    load_at_start = load_average()
     X, y = load_fashion_split(args.data_dir, "train", 60_000, np.dtype(args.dtype))
     hidden = tuple(int(size) for size in args.network.split(","))
     model = MLPScratchClassifier(hidden, batch_size=200, random_state=np.random.RandomState(0))
@@ -41,6 +45,7 @@ def main(argv=None):
         profile.enable()
         model.partial_fit(X, y)
         profile.disable()
+    print("\n".join(header_lines(run_header(load_average_start=load_at_start))))  # where it was measured
     print(f"one epoch: {time.perf_counter() - start:.3f} s (profiled)")
     pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
 
