@@ -6,12 +6,16 @@
 Every core dependency must read NAME>=VERSION, and its ">=" becomes "==": the
 run tests exactly what pyproject.toml declares, from no second list. Anything
 else (no minimum, an upper bound, a marker) stops it, so that no dependency
-goes untested. Needs Python 3.11 or later (tomllib).
+goes untested. Needs tomllib (Python 3.11+) or tomli.
 """
 
 import re
 import sys
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the backport, which .ci/run installs there
+    import tomli as tomllib
 from pathlib import Path
 
 project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]

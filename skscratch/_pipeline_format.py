@@ -44,17 +44,23 @@ def _standard_arrays(params):
         ("var_", "scale_") if params["with_std"] else ())
 
 
-def _check_standard(a, params):
+def _check_standard(a, params, n_samples):
     """var_ >= 0; scale_ > 0, the square root of var_ (or 1, where scikit-learn found the feature constant)."""
     if "var_" in a:
         _at_least(a, "var_", 0)
         _positive(a, "scale_")
-        _agrees(a, "scale_", np.sqrt(a["var_"]), "the square root of var_", alternative=1)  # 1: a constant feature
+        # StandardScaler.fit's rule for a constant feature (sklearn.preprocessing._data._is_constant_feature)
+        # and for a scale too small to divide by (_handle_zeros_in_scale): there, and only there, scale_ is 1
+        var, mean, eps = a["var_"], a.get("mean_", 0.0), np.finfo(np.float64).eps
+        constant = (var <= n_samples * eps * var + (n_samples * mean * eps) ** 2) | (np.sqrt(var) < _tiny(a))
+        _agrees(a, "scale_", np.sqrt(var), "the square root of var_", alternative=1, where=constant)
 
 
-def _check_min_max(a, params):
+def _check_min_max(a, params, n_samples):
     """data_min_ <= data_max_; data_range_, scale_ > 0 and min_ as MinMaxScaler.fit derives them from those."""
     low, high = params["feature_range"]
+    if not np.isfinite(np.asarray(high - low, dtype=a["scale_"].dtype)):
+        raise ValueError(f"feature_range {params['feature_range']!r} spans more than {a['scale_'].dtype} holds")
     if not (a["data_min_"] <= a["data_max_"]).all():
         raise ValueError(f"array {PREFIX}data_min_ is above {PREFIX}data_max_ for feature "
                          f"{int(np.flatnonzero(a['data_min_'] > a['data_max_'])[0])}")
@@ -64,16 +70,22 @@ def _check_min_max(a, params):
     with np.errstate(all="ignore"):
         expected = (high - low) / a["data_range_"]
     _agrees(a, "scale_", expected, "(feature_range[1] - feature_range[0]) / data_range_",
-            alternative=np.asarray(high - low, dtype=a["scale_"].dtype))  # the range of a constant feature
+            alternative=np.asarray(high - low, dtype=a["scale_"].dtype),  # the range of a constant feature
+            where=a["data_range_"] < _tiny(a))
     product = a["data_min_"] * a["scale_"]
     _agrees(a, "min_", low - product, "feature_range[0] - data_min_ * scale_", magnitude=abs(low) + np.abs(product))
 
 
-def _check_max_abs(a, params):
+def _check_max_abs(a, params, n_samples):
     """max_abs_ >= 0; scale_ is max_abs_ (or 1, for a feature that is always 0)."""
     _at_least(a, "max_abs_", 0)
     _positive(a, "scale_")
-    _agrees(a, "scale_", a["max_abs_"], "max_abs_", alternative=1)  # 1: a feature that is always 0
+    _agrees(a, "scale_", a["max_abs_"], "max_abs_", alternative=1, where=a["max_abs_"] < _tiny(a))
+
+
+def _tiny(a):
+    """Below this a scale is zero to scikit-learn (``_handle_zeros_in_scale``: 10 eps of the scale's dtype)."""
+    return 10 * np.finfo(a["scale_"].dtype).eps
 
 
 def _at_least(arrays, name, low):
@@ -89,8 +101,8 @@ def _positive(arrays, name):
                          f"{float(arrays[name][index])!r}); a scaler's scales are positive")
 
 
-def _agrees(arrays, name, expected, what, *, magnitude=None, alternative=None):
-    """Refuse ``arrays[name]`` unless it is ``expected`` within a few roundings (or, where given, ``alternative``).
+def _agrees(arrays, name, expected, what, *, magnitude=None, alternative=None, where=None):
+    """Refuse ``arrays[name]`` unless it is ``expected`` within a few roundings (or ``alternative`` ``where`` allowed).
 
     A few roundings, not the bits: the formula may be evaluated in another
     order by another scikit-learn, or in another array library.
@@ -98,10 +110,10 @@ def _agrees(arrays, name, expected, what, *, magnitude=None, alternative=None):
     found = arrays[name]
     eps = max(np.finfo(found.dtype).eps, np.finfo(np.result_type(expected)).eps)
     magnitude = np.abs(expected) if magnitude is None else magnitude
-    with np.errstate(all="ignore"):
-        agree = np.abs(found - expected) <= 4 * eps * magnitude
+    with np.errstate(all="ignore"):  # an overflow is a disagreement, never a pass: inf is not within reach
+        agree = (np.abs(found - expected) <= 4 * eps * magnitude) & np.isfinite(expected) & np.isfinite(magnitude)
     if alternative is not None:
-        agree |= found == alternative
+        agree |= (found == alternative) & where
     if not agree.all():
         index = int(np.flatnonzero(~agree)[0])
         raise ValueError(f"array {PREFIX}{name} does not agree with {what} (feature {index}: "
@@ -117,7 +129,7 @@ Scaler.__doc__ = """What the format knows of one scaler class.
 than the oldest scikit-learn skscratch supports, with the value that
 behaves as scikit-learn did without them; ``arrays(params)``: the arrays a
 fitted one has; ``every_array``: all it may have; ``check(arrays,
-params)``: the rules the arrays' values keep.
+params, n_samples_seen)``: the rules the arrays' values keep.
 """
 
 SCALERS = {
@@ -186,7 +198,8 @@ def split_pipeline(pipeline, networks):
     schema = SCALERS[type(scaler).__name__]
     entry, arrays = _scaler_entry(seam.convert_estimator(scaler, seam.to_host), schema, network.n_features_in_)
     try:
-        schema.check({name[len(PREFIX):]: array for name, array in arrays.items()}, entry["params"])
+        check_values(schema, {name[len(PREFIX):]: array for name, array in arrays.items()}, entry["params"],
+                     scaler.n_samples_seen_)
     except ValueError as exc:
         raise ValueError(f"skscratch.save cannot store step {scaler_name!r}: {exc}.") from None
     entry["params"] = {key: encode(value, f"{scaler_name}.{key}") for key, value in entry["params"].items()}
@@ -286,10 +299,16 @@ def _check_params(value, schema, where):
     return params
 
 
+def check_values(schema, values, params, n_samples_seen):
+    """The rules ``schema`` sets on a scaler's array values; an overflow in them is a disagreement, not a warning."""
+    with np.errstate(all="ignore"):
+        schema.check(values, params, np.asarray(n_samples_seen, dtype=np.float64))
+
+
 def rebuild_pipeline(plan, arrays, network):
     """The Pipeline of the scaler (its ``arrays`` finite, by name, their values checked here) and ``network``."""
     values = {name[len(PREFIX):]: array for name, array in arrays.items()}
-    plan.schema.check(values, plan.params)
+    check_values(plan.schema, values, plan.params, plan.fitted["n_samples_seen_"])
     scaler = plan.schema.cls(**plan.params)
     for attribute in plan.schema.every_array:
         setattr(scaler, attribute, values.get(attribute))

@@ -515,6 +515,14 @@ def swapped(a, b):
     return change
 
 
+def both(first, second):
+    def change(arrays, metadata):
+        first(arrays, metadata)
+        second(arrays, metadata)
+
+    return change
+
+
 def at_feature_1(value):
     return lambda a: np.where(np.arange(len(a)) == 1, value, a)
 
@@ -631,6 +639,21 @@ SCALER_CRAFTED = {
                         r"array scaler_max_abs_ has values below 0 \(feature 0\)"),
     "maxabs-scale-not-its-max": ("MaxAbsScaler", replacing("scaler_scale_", at_feature_1(3.0)),
                                  r"scaler_scale_ does not agree with max_abs_ \(feature 1: 3.0, not 4.4\)"),
+    # 1 stands for a scale only where scikit-learn found the feature constant (or always 0)
+    "standard-scale-one-for-a-varying-feature": ("StandardScaler", replacing("scaler_scale_", at_feature_1(1.0)),
+                                                 r"scaler_scale_ does not agree with the square root of var_ "
+                                                 r"\(feature 1: 1.0"),
+    "maxabs-scale-one-for-a-nonzero-feature": ("MaxAbsScaler", replacing("scaler_scale_", at_feature_1(1.0)),
+                                               r"scaler_scale_ does not agree with max_abs_ \(feature 1: 1.0"),
+    "minmax-scale-of-a-constant-for-a-varying-feature": ("MinMaxScaler",  # 3: the range (-1, 2)
+                                                         replacing("scaler_scale_", at_feature_1(3.0)),
+                                                         r"scaler_scale_ does not agree with \(feature_range"),
+    # values whose rules overflow: a disagreement, never a pass and never a RuntimeWarning
+    "minmax-data-overflowing": ("MinMaxScaler", both(replacing("scaler_data_min_", at_feature_1(-1e308)),
+                                                     replacing("scaler_data_max_", at_feature_1(1e308))),
+                                r"scaler_data_range_ does not agree with data_max_ - data_min_ \(feature 1"),
+    "range-overflowing": ("MinMaxScaler", setter("pipeline.scaler.params.feature_range", {"tuple": [-1e308, 1e308]}),
+                          r"feature_range \(-1e\+308, 1e\+308\) spans more than float64 holds"),
     # the layout
     "entry-in-version-1": ("StandardScaler", lambda arrays, metadata: None, r"unknown keys \['pipeline'\]"),
 }  # fmt: skip
@@ -642,8 +665,10 @@ def test_load_refuses_crafted_pipeline_files(saved_pipelines, tmp_path, case):
     SAVED_PATH[:] = [saved_pipelines[scaler]]
     layout = "v1" if case == "entry-in-version-1" else "v3"
     bad = forged(saved_pipelines[scaler], tmp_path / "crafted.npz", change, layout)
-    with pytest.raises(ValueError, match=message) as info:
-        skscratch.load(bad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a refusal, not a RuntimeWarning on the way
+        with pytest.raises(ValueError, match=message) as info:
+            skscratch.load(bad)
     assert str(info.value).startswith(f"{bad} is not a readable skscratch model file: ")
 
 
