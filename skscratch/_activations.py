@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ._array_api import as_factor, astype, into
+from ._array_api import all_finite, as_factor, astype, into
 
 
 def identity(Z, xp=np):
@@ -191,7 +191,16 @@ class Activation(ABC):
     Z and A, so it needs nothing kept). The class must be importable
     (defined in a module, not in ``__main__``) for a pickle or joblib file
     to load elsewhere. skscratch's safe ``.npz`` format refuses it: it stores
-    data, not code.
+    data, not code. Non-finite values that come out of the function for
+    finite Z are blamed on it, by name, in every solver, before X, y or the
+    learning rate: a NaN from ``forward`` or ``derivative``, or an infinite
+    slope, is a ValueError (in fit, ``predict`` and
+    :func:`skscratch.check_gradients`) as it comes. An infinite ``forward``
+    may be an honest overflow (exp of a large Z): where the weights were fine
+    (the first minibatch, ``predict``) it is a ValueError that names the
+    function and the range of Z; where training had moved them, the warning
+    that reports the divergence names it first, and the last good weights
+    are kept.
 
     Methods
     -------
@@ -251,13 +260,13 @@ class Activation(ABC):
     # the network's view of it: in the registries' form, with shape and dtype kept
 
     def _forward(self, Z, xp=np):
-        return self._checked(self.forward(Z), Z, "forward", xp)
+        return self._checked(self.forward(Z), Z, None, "forward", xp)
 
     def _backward(self, A, delta, Z, xp=np):
-        delta *= self._checked(self.derivative(Z, A), Z, "derivative", xp)
+        delta *= self._checked(self.derivative(Z, A), Z, A, "derivative", xp)
         return delta
 
-    def _checked(self, out, Z, method, xp):
+    def _checked(self, out, Z, A, method, xp):
         """``out``, which must have Z's shape, in Z's dtype (a float64 result in a float32 network)."""
         if type(out) is not type(Z):
             raise TypeError(f"{self!r}.{method} returned a {_type_name(out)} for Z of type {_type_name(Z)}; "
@@ -268,7 +277,58 @@ class Activation(ABC):
         if out.shape != Z.shape:
             raise ValueError(f"{self!r}.{method} returned shape {tuple(out.shape)} for Z of shape "
                              f"{tuple(Z.shape)}; it must work elementwise")
-        return out if out.dtype == Z.dtype else astype(xp, out, Z.dtype)
+        out = out if out.dtype == Z.dtype else astype(xp, out, Z.dtype)
+        if not all_finite(xp, out):
+            self._check_fault(out, Z, A, method, xp)
+        return out
+
+    def _check_fault(self, out, Z, A, method, xp):
+        """Raise if ``out`` is not finite by the function's own doing, not the input's, y's or the rate's.
+
+        A NaN from finite Z is always the function's (the square root of a
+        negative number); so is an infinite slope where Z and A are finite (a
+        derivative of 1 / sqrt(A) at 0). An infinite ``forward`` may be an
+        honest overflow (exp of a large Z, as weights diverge): the divergence
+        guard reports it, and where the weights were fine the overflow
+        diagnosis names the function then (:func:`activation_fault`).
+        """
+        if not all_finite(xp, Z) or (A is not None and not all_finite(xp, A)):
+            return
+        nan = bool(xp.any(xp.isnan(out)))
+        if method == "forward" and not nan:
+            return
+        what = "NaN" if nan else "infinity"
+        raise ValueError(
+            f"The {'forward' if method == 'forward' else 'backward'} pass gave {what}: activation={self!r} "
+            f"returned {what} for finite inputs (its {method}(Z), for Z between {float(xp.min(Z)):.3g} "
+            f"and {float(xp.max(Z)):.3g}). Check its {method} method."
+        )
+
+
+def activation_fault(activation, X, coefs, intercepts, xp=np):
+    """``(what, message)``: what a user's ``Activation`` made of finite pre-activations ("NaN", "infinity"); or None.
+
+    Asked where the weights are known to be fine (before any update, or in
+    ``predict``) and the forward pass still overflowed: the hidden layers are
+    run one by one, and the first whose finite Z the function turns into NaN
+    or infinity is named, with the range of Z (so that exp of a Z of 800
+    reads as what it is). An overflow before the activation is not its
+    doing (None).
+    """
+    if not isinstance(activation, Activation):
+        return None
+    A = X
+    for layer, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1]), start=1):
+        Z = A @ W + b
+        if not all_finite(xp, Z):
+            return None  # the overflow came before the activation
+        A = activation.forward(Z)
+        if not all_finite(xp, A):
+            what = "NaN" if bool(xp.any(xp.isnan(A))) else "infinity"
+            return what, (f"activation={activation!r} returned {what} for finite inputs in hidden layer {layer} "
+                          f"(its forward(Z), for Z between {float(xp.min(Z)):.3g} and {float(xp.max(Z)):.3g}). "
+                          "Check its forward method.")
+    return None
 
 
 def _real(dtype):

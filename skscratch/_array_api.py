@@ -117,6 +117,46 @@ def without_autograd(X):
     return X
 
 
+def usable(array, input_name="X", fitted_on=None):
+    """``array`` as every namespace takes it: what NumPy's checks refuse, refused in their words.
+
+    scikit-learn's checks see only NumPy's dtypes, so another library's array
+    is held to the same rules here, whether or not ``array_api_dispatch`` is
+    on, before any check or copy:
+
+    - complex values are refused with check_array's own "Complex data not
+      supported" (NumPy's complex arrays are);
+    - an array on PyTorch's ``meta`` device (a shape and a dtype, no values)
+      is refused with a ValueError that says where it is, and where the
+      network lives (``fitted_on``, if fitted);
+    - a float dtype NumPy does not have (PyTorch's ``bfloat16``) becomes
+      float64, as NumPy's own float16 does;
+    - PyTorch's autograd history is dropped (:func:`without_autograd`).
+
+    NumPy arrays, sparse matrices, lists, DataFrames and None are returned
+    as they are (scikit-learn's checks handle them).
+    """
+    compat = _compat()
+    if array is None or isinstance(array, np.ndarray) or sp.issparse(array) or not compat.is_array_api_obj(array):
+        return array
+    xp = compat.array_namespace(array)
+    if str(compat.device(array)) == "meta":
+        where = "" if fitted_on is None else f" The network was fitted on {fitted_on}."
+        raise ValueError(
+            f"{input_name} is a {type(array).__module__.split('.')[0]} array on the 'meta' device, which "
+            f"holds a shape and a dtype but no values: there is nothing to compute with.{where} Create "
+            f"{input_name} on a device that holds its values ('cpu', 'cuda')."
+        )
+    if xp.isdtype(array.dtype, "complex floating"):
+        raise ValueError(f"Complex data not supported\n{array}\n")  # scikit-learn's words for NumPy's
+    try:
+        numpy_dtype(array.dtype)
+    except TypeError:  # bfloat16 and the like: upcast, as NumPy upcasts float16
+        if xp.isdtype(array.dtype, "real floating"):
+            array = xp.astype(array, xp.float64)
+    return without_autograd(array)
+
+
 def like(labels, X):
     """Host labels in X's namespace and on its device (numeric labels only: strings stay NumPy)."""
     xp = np if X is None or isinstance(X, np.ndarray) or sp.issparse(X) else array_namespace(X)

@@ -37,7 +37,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _array_api as seam
 from . import _guards, _network, _optimizers, _validation
-from ._activations import Activation
+from ._activations import Activation, activation_fault
 from ._dropout import dropout_rates
 from ._lbfgs import fit_lbfgs
 from ._optimizers import SGD, Adam, AdamW
@@ -136,6 +136,18 @@ def _numpy_dtype_of_column(dtype):
         except TypeError:  # Decimal, Int128: no NumPy dtype
             return None
     return None
+
+
+def _is_float32_array(X):
+    """Whether X is another library's float32 array (a torch tensor, say), which NumPy's path is given.
+
+    Without ``array_api_dispatch`` scikit-learn's ``check_array`` turns such
+    an array into NumPy's, and, its dtype not being NumPy's, into float64; a
+    NumPy float32 array stays float32, and so does this one.
+    """
+    if isinstance(X, np.ndarray) or seam.array_namespace(X) is np:  # (NumPy's, lists, frames, sparse)
+        return False
+    return str(X.dtype).rsplit(".", 1)[-1] == "float32"
 
 
 def _is_float32_frame(X):
@@ -352,7 +364,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             return (xp.float64, xp.float32) if self.dtype is None else getattr(xp, np.dtype(self.dtype).name)
         if self.dtype is not None:
             return np.dtype(self.dtype)
-        return np.float32 if _is_float32_frame(X) else (np.float64, np.float32)
+        return np.float32 if _is_float32_frame(X) or _is_float32_array(X) else (np.float64, np.float32)
 
     @property
     def _l2(self):
@@ -531,8 +543,11 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         hidden_layer_sizes = self._hidden_layer_sizes()
         dropout = self._dropout_rates(len(hidden_layer_sizes))  # bad rates refused before any work
 
+        fitted_on = None if first_pass else seam.name(*self._namespace())
+        X, y = seam.usable(X, "X", fitted_on), seam.usable(y, "y")
+        sample_weight, classes = seam.usable(sample_weight, "sample_weight"), seam.usable(classes, "classes")
         xp, device = seam.namespace_of(X)
-        X, y = self._validate_input(seam.without_autograd(X), y, reset=first_pass, xp=xp)
+        X, y = self._validate_input(X, y, reset=first_pass, xp=xp)
         if not first_pass:
             self._check_same_namespace(X, "partial_fit" if incremental else "fit")
             # a network keeps the dtype it was created with
@@ -634,7 +649,9 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         X_val goes where X is (``xp``, ``device``); y_val and the weights stay
         NumPy arrays on the host.
         """
-        X_val = seam.without_autograd(seam.move(X_val, xp, device))  # everything follows X
+        X_val, y_val = seam.usable(X_val, "X_val"), seam.usable(y_val, "y_val")
+        sample_weight_val = seam.usable(sample_weight_val, "sample_weight_val")
+        X_val = seam.move(X_val, xp, device)  # everything follows X
         X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
         dtype = seam.numpy_dtype(dtype)
         y_val = np.asarray(seam.to_host(y_val))
@@ -647,8 +664,18 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
             Y_val = Y_val.astype(dtype, copy=False)
         if sample_weight_val is not None:
             with config_context(array_api_dispatch=False):
-                sample_weight_val = _check_sample_weight(seam.to_host(sample_weight_val), X_val, dtype=dtype,
-                                                         ensure_non_negative=True)
+                try:
+                    sample_weight_val = _check_sample_weight(seam.to_host(sample_weight_val), X_val, dtype=dtype,
+                                                             ensure_non_negative=True)
+                except ValueError as exc:  # scikit-learn's words, which say "sample weights": which ones
+                    raise ValueError(f"The validation set's weights (sample_weight_val) are not valid: {exc}") from exc
+            _validation.check_weights(sample_weight_val, "sample_weight_val")
+        if self.early_stopping and X_val.shape[0] < 2:  # as for the split: one sample has no R^2
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} sample: early stopping compares validation scores, "
+                "which need at least 2 samples (a regressor's R^2 is not defined for one). Pass a larger "
+                "validation set."
+            )
         return _validation.ValidationSet(X_val, Y_val, sample_weight_val, self._decode_targets)
 
     def _initialize(self, Y, layer_units, dtype, random_state, xp=np, device=None):
@@ -740,8 +767,9 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         in the error).
         """
         if check_input:
+            X = seam.usable(X, "X", seam.name(*self._namespace()))
             xp, _ = seam.namespace_of(X)
-            X = validate_data(self, seam.without_autograd(X), accept_sparse=["csr", "csc"],
+            X = validate_data(self, X, accept_sparse=["csr", "csc"],
                               dtype=self._input_dtype(xp, X), reset=False)
             self._check_same_namespace(X, method)
         xp = seam.array_namespace(self.coefs_[0])
@@ -751,9 +779,11 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if check_finite and not seam.all_finite(xp, Z):
             if not all(seam.all_finite(xp, a) for a in [*self.coefs_, *self.intercepts_]):
                 raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")
-            fault = _guards.activation_fault(self.activation, X, self.coefs_, self.intercepts_, xp)
+            with np.errstate(all="ignore"):
+                fault = activation_fault(self.activation, X, self.coefs_, self.intercepts_, xp)
             if fault:
-                raise ValueError(f"The forward pass gave NaN: {fault}")
+                what, culprit = fault
+                raise ValueError(f"The forward pass gave {what}: {culprit}")
             raise ValueError(
                 "The forward pass overflowed: X has values too large for this "
                 f"network (largest |x| = {abs(seam.to_host(X)).max():.3g}). Scale the input "

@@ -6,6 +6,7 @@ plots an earlier run of the demo left that this run does not draw
 (:data:`DEMO_FILES`): the folder shows one run. No other file is touched.
 """
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -223,6 +224,7 @@ def _write_demo_files(model, scaler, out_dir, X_test, y_test, images, test_score
     from .plotting import HiddenUnitsDisplay, PredictionGridDisplay, TrainingHistoryDisplay
 
     metric = "accuracy" if task == "classification" else "R²"
+    grid = units = None
     display = TrainingHistoryDisplay(getattr(model, "loss_curve_", []), test_scores, f"test {metric}").plot()
     display.ax_.set_title(f"Training: test {metric} {test_scores[-1]:.4f}")
     display.figure_.savefig(out_dir / "learning_curves.png", dpi=100)
@@ -239,6 +241,8 @@ def _write_demo_files(model, scaler, out_dir, X_test, y_test, images, test_score
         units.figure_.savefig(out_dir / "hidden_units.png", dpi=100)
         written += ["predictions.png", "hidden_units.png"]
     plt.close("all")
+    del display, grid, units  # (those of a regression are None)
+    gc.collect()  # the figures' finalizers run now, Ctrl-C held, not later where a press would break them
     print(f"Wrote {', '.join(written)} to {out_dir}/", file=out)
 
 

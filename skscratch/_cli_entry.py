@@ -10,15 +10,24 @@ with exit status 130 and no traceback:
   and loading stop there, training stops after the current minibatch;
 - while a file is being written (:meth:`CtrlC.held`), it waits until the
   file is whole, so an output is written completely or not at all;
+- a long task that must stop early, but only where it can stop cleanly,
+  runs held and stops at its own checkpoints (:meth:`CtrlC.checkpoint`):
+  ``train --animate`` stops drawing between two frames, so matplotlib's
+  code and finalizers never see a KeyboardInterrupt;
 - later presses are only counted, so a second Ctrl-C cannot break off the
-  clean-up that the first one started.
+  clean-up that the first one started;
+- a press as the command ends, even after its work is done, makes the exit
+  status 130 too: the process ends itself, after the exit handlers, rather
+  than through Python's teardown, where a press killed it by SIGINT.
 
 Only the interpreter's own start-up, before any skscratch code runs (some
 tens of milliseconds), is beyond reach: a Ctrl-C there gets Python's
 default handling.
 """
 
+import atexit
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -80,6 +89,16 @@ class CtrlC:
         if not self._held:  # not reached when the block raised: that exception goes first
             self._deliver()
 
+    def checkpoint(self):
+        """Raise the KeyboardInterrupt of a press held so far, now, even inside :meth:`held`.
+
+        For a long task that Ctrl-C must stop, but only where it can stop
+        cleanly: the task runs held, and calls this where it can stop
+        (between two frames of an animation, say). Once, as always: after
+        the first press was delivered, this does nothing.
+        """
+        self._deliver()
+
     def hold_forever(self):
         """Hold Ctrl-C from now on: the command has finished and the process is ending."""
         self._held += 1
@@ -117,28 +136,63 @@ def handling_ctrl_c():
 def console_main():
     """Run the ``skscratch`` command: the console script, and ``python -m skscratch``."""
     ctrl_c = CtrlC()
-    code = INTERRUPTED
     try:
-        signal.signal(signal.SIGINT, ctrl_c)  # before the slow imports below
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, even in a pipe
-        from .cli import main
+        try:
+            signal.signal(signal.SIGINT, ctrl_c)  # before the slow imports below
+            if hasattr(sys.stdout, "reconfigure"):
+                sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, even in a pipe
+            from .cli import main
 
-        code = main()
-    except KeyboardInterrupt:  # during start-up: main reports its own
+            code = main()
+        finally:
+            ctrl_c.hold_forever()  # a press from now on must not print a traceback: it is counted
+    except KeyboardInterrupt:  # during start-up, or as main returned: main reports its own
+        code = INTERRUPTED
         print("skscratch: interrupted", file=sys.stderr)
     except BrokenPipeError:  # skscratch ... | head: stop quietly, as other Unix tools do
         code = BROKEN_PIPE
         _discard_output()
-    finally:
-        ctrl_c.hold_forever()  # a press while Python shuts down must not print a traceback
-    sys.exit(code)
+    except SystemExit as exc:  # argparse: a usage error, --help
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    _end_process(code, ctrl_c)
+
+
+def _end_process(code, ctrl_c):
+    """End the process with exit status ``code``, or 130 if Ctrl-C was pressed at any moment until then.
+
+    Python's own shutdown, which follows the exit handlers, puts back the
+    default handling of SIGINT, by which a press there killed the process
+    (wait status -2, not 130). So the process ends here instead: the exit
+    handlers run (``atexit``), the output is flushed, and ``os._exit`` ends
+    it, with Ctrl-C held and counted all along. What that skips, Python
+    freeing each module's objects, writes nothing (every file of ours is
+    closed by then), and takes a few tenths of a second.
+    """
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # (CPython's and PyPy's)
+    if run_exit_handlers is None:  # elsewhere: Python's own exit, and its teardown
+        sys.exit(INTERRUPTED if ctrl_c.presses else code)
+    run_exit_handlers()  # as Python's exit runs them: each handler's error is reported, not raised
+    try:
+        if sys.stdout is not None:  # (None: the command was started with stdout closed)
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away as the last lines went out
+        code = code or BROKEN_PIPE
+    except (OSError, ValueError):
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        if ctrl_c.presses and code != INTERRUPTED:  # pressed as the command ended: main could not tell
+            code, success = INTERRUPTED, code == 0
+            if success and sys.stderr is not None:  # (an error's line is there already)
+                print("skscratch: interrupted", file=sys.stderr)
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    os._exit(code)
 
 
 def _discard_output():
     """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError."""
-    import os
-
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_entry import current_ctrl_c
+from ._file_access import replaceable_mode
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
 PIXEL_MAX = 255  # pixels are read from 0 to 255; the network sees them divided by this
@@ -53,12 +54,16 @@ def load_images(data, subset="train", need_labels=True):
     X : ndarray of shape (n_images, n_pixels), float32
         Pixels from 0 to 255 (digits' 0-16 are rescaled to it).
     y : ndarray of shape (n_images,) or None
+        Integers (an IDX file's floats are whole numbers, or refused).
 
     Raises
     ------
     CommandError
         In one line, naming the file: missing, a folder, unreadable,
-        malformed, empty, or without the labels needed.
+        malformed (a CSV: not UTF-8, a cell that is not a whole number
+        written exactly, with its row and column), empty, without the
+        labels needed, or with labels that are not whole numbers (an IDX
+        file of floats).
     """
     try:
         X, y = _read_images(data, subset)
@@ -75,12 +80,30 @@ def load_images(data, subset="train", need_labels=True):
         raise CommandError(f"{data} holds no images")
     if need_labels and y is None:
         raise CommandError(f"{data} has no labels (a 'label' column or a labels IDX file), which this needs")
+    if y is not None:
+        y = _whole_labels(np.asarray(y), data.split(",", 1)[-1])
     X = np.asarray(X)
     if X.dtype != np.uint8:  # an IDX file may hold any numbers
         outside = ~((X >= 0) & (X <= 255))  # NaN included
         if outside.any():
             raise CommandError(f"{data}: pixel values must be from 0 to 255, found {X[outside][0]:g}")
     return X.astype(np.float32), y
+
+
+def _whole_labels(y, source):
+    """Labels as integers: those of an IDX file of floats must be whole numbers that fit 64 bits, or an error.
+
+    (A CSV's labels are read as integers already, exactly as written.)
+    """
+    if y.dtype.kind != "f":
+        return y
+    whole = np.isfinite(y) & (y == np.round(y)) & (y >= -(2.0**63)) & (y < 2.0**63)
+    if not whole.all():
+        i = int(np.argmin(whole))
+        problem = (": a label must be a whole number (a class)" if not np.isfinite(y[i]) or y[i] != np.round(y[i])
+                   else ", which does not fit a 64-bit integer")
+        raise CommandError(f"{source}: label {i + 1} is {float(y[i])!r}{problem}")
+    return y.astype(np.int64)
 
 
 def _read_images(data, subset):
@@ -197,7 +220,10 @@ def check_output(path, inputs=(), example="model.npz"):
     """Refuse, before any work, an output that could not be written.
 
     Tries what writing will do: create a temporary file beside ``path``
-    (named as :func:`skscratch.save` names its own) and remove it.
+    (named as :func:`skscratch.save` names its own) and remove it; and,
+    if ``path`` exists, open it for writing as ``open(path, "wb")`` would
+    (not truncating it): a file made read-only is refused, though the
+    rename that replaces it would only ask the folder.
 
     Parameters
     ----------
@@ -212,7 +238,8 @@ def check_output(path, inputs=(), example="model.npz"):
     ------
     CommandError
         The folder is missing or not writable, ``path`` is a folder or one
-        of the inputs, or its name is too long for the file system.
+        of the inputs, a file that ``open(path, "wb")`` could not open (made
+        read-only, say), or its name is too long for the file system.
     """
     path = Path(path)
     try:
@@ -228,6 +255,7 @@ def check_output(path, inputs=(), example="model.npz"):
             handle, probe = _temporary_beside(path)
             os.close(handle)
             os.unlink(probe)
+        replaceable_mode(os.path.realpath(path), str(path))  # a read-only file: open's PermissionError
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             raise CommandError(_name_too_long(path)) from exc
@@ -254,6 +282,10 @@ def _name_too_long(path):
 def write_atomically(path, write, mode="w"):
     """Write a file whole or not at all: to a temporary file, renamed over ``path``, Ctrl-C held.
 
+    An existing ``path`` that ``open(path, "wb")`` could not open (made
+    read-only, say) is refused with the PermissionError ``open`` gives,
+    just before the rename, which would only ask the folder.
+
     Parameters
     ----------
     path : str or path-like
@@ -268,6 +300,7 @@ def write_atomically(path, write, mode="w"):
             os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it, not mkstemp's 0600
             with os.fdopen(handle, mode, newline="" if "b" not in mode else None) as f:
                 write(f)
+            replaceable_mode(os.path.realpath(path), str(path))
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)

@@ -11,6 +11,7 @@ With ``--animate``, a :class:`skscratch.plotting.TrainingRecorder` takes a
 snapshot after every epoch, and the animation is written after the model.
 """
 
+import gc
 import math
 import sys
 import time
@@ -52,7 +53,9 @@ def train(data, out, *, hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"], ba
       epoch is saved, with a one-line warning on stderr; a blow-up in the
       first epoch leaves nothing to save, which is an error.
     - With ``animate``, the animation of the epochs that ran is written
-      after the model, in these cases too.
+      after the model, in these cases too. A Ctrl-C while it is drawn
+      stops it between two frames: the model is saved, no animation is
+      written (KeyboardInterrupt).
 
     Parameters
     ----------
@@ -400,8 +403,19 @@ def _write_animation(recorder, path, stream):
         print(f"No epoch finished, so no animation is written to {path}.", file=stream, flush=True)
         return
     print(f"Writing the animation of {n} epoch(s) to {path}", file=stream, flush=True)
-    try:
-        TrainingAnimation.from_recorder(recorder).save(path, fps=ANIMATION_FPS)
-    except OSError as exc:
-        raise CommandError(f"cannot write the animation to {path}: {exc.strerror or exc} (the model is saved)") from exc
-    print(f"Wrote the animation of {n} epoch(s) to {path}", file=stream, flush=True)
+    # Ctrl-C held throughout, so that matplotlib never sees a KeyboardInterrupt: the animation stops
+    # between two frames (before its file is written), and its figure is collected here
+    with current_ctrl_c().held():
+        problem = None
+        try:
+            TrainingAnimation.from_recorder(recorder).save(path, fps=ANIMATION_FPS)
+        except KeyboardInterrupt:
+            print(f"Interrupted: the animation is not written to {path} (the model is saved).", file=stream,
+                  flush=True)
+            raise
+        except OSError as exc:
+            problem = f"cannot write the animation to {path}: {exc.strerror or exc} (the model is saved)"
+        gc.collect()  # the figure's finalizers run now, Ctrl-C held, not later where a press would break them
+        if problem:
+            raise CommandError(problem)
+        print(f"Wrote the animation of {n} epoch(s) to {path}", file=stream, flush=True)

@@ -75,7 +75,13 @@ PARAMETERS_DOC = """    hidden_layer_sizes : array-like of shape (n_layers - 2,)
         score on it (accuracy for a classifier, R^2 for a regressor) stops
         improving, and restore the best weights. A classifier's split is
         stratified by class (not for multilabel targets). Stochastic solvers
-        only.
+        only. A validation score that is not finite (NaN, infinite) counts as
+        no improvement; if no epoch of a fit scored a finite value, the last
+        epoch's weights are kept, with a ConvergenceWarning that says so (never
+        the untrained ones), and if a warm start never beat the earlier fits'
+        best, that best is restored, with a warning too. A validation set of
+        fewer than 2 samples, or whose weights sum to zero, is refused before
+        training.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     beta_1 : float, default=0.9

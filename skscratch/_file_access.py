@@ -8,8 +8,9 @@ the position it had.
 
 Writing: to a path, atomically (:func:`write_atomically`: a temporary file
 renamed over the target, with the mode ``open(path, "wb")`` would give, and
-through symbolic links); to a file object, at its position
-(:func:`write_to_stream`).
+through symbolic links; an existing file that ``open(path, "wb")`` could
+not open is refused as it would refuse it: :func:`replaceable_mode`); to a
+file object, at its position (:func:`write_to_stream`).
 
 Knows nothing of what the bytes are: the callers pass a function that
 writes them.
@@ -140,20 +141,24 @@ def write_to_stream(file, write):
 
 
 def write_atomically(path, write):
-    """Call ``write(f)`` on a new file, then rename it over ``path`` (through symbolic links)."""
+    """Call ``write(f)`` on a new file, then rename it over ``path`` (through symbolic links).
+
+    An existing file that ``open(path, "wb")`` could not open (made
+    read-only, say) is refused with the PermissionError that ``open``
+    gives, before anything is written, and again just before the rename:
+    the rename itself only asks the folder.
+    """
     target = os.path.realpath(os.fsdecode(os.fspath(path)))
     if os.path.islink(target):  # realpath stops on a loop of links; open() would raise ELOOP
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fsdecode(os.fspath(path)))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)  # open(path, "wb") keeps an existing file's mode
-    except FileNotFoundError:
-        mode = None
+    replaceable_mode(target, path)
     handle, temporary = _create_temporary(os.path.dirname(target))
     try:
         with os.fdopen(handle, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        mode = replaceable_mode(target, path)  # again: it may have changed while we wrote
         if mode is not None:
             os.chmod(temporary, mode)
         os.replace(temporary, target)
@@ -161,6 +166,49 @@ def write_atomically(path, write):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def replaceable_mode(target, path=None):
+    """The mode of the file at ``target`` (None if there is none), refusing one ``open(path, "wb")`` could not open.
+
+    A new file replaces ``target`` by a rename, which only the folder's
+    permissions govern; ``open(path, "wb")`` and :func:`numpy.save` also
+    need the file itself to be writable. So an existing regular file is
+    opened for writing here, as they would open it, but not truncated and
+    not written, and closed at once: whatever refuses them (its mode, an
+    ACL, a read-only or immutable file, a running executable) refuses this
+    too, with the same OSError (a PermissionError for a read-only file),
+    named ``path`` (the name the user gave, as ``open`` names it). Root,
+    whom ``open`` lets write a read-only file, may replace it.
+
+    The mode returned is the one ``open(path, "wb")`` would leave the file
+    with: the existing file's.
+    """
+    path = target if path is None else path
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # a folder on the way that cannot be searched, a loop of links: as open names it
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+    if stat.S_ISREG(status.st_mode):
+        flags = (os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+                 | getattr(os, "O_CLOEXEC", 0))  # no O_TRUNC, no O_CREAT: the old file stays as it is
+        try:
+            handle = os.open(target, flags)
+        except FileNotFoundError:  # removed meanwhile: a new file, then
+            return None
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None  # PermissionError for EACCES
+        try:
+            status = os.fstat(handle)
+        finally:
+            os.close(handle)
+    elif not stat.S_ISDIR(status.st_mode) and not os.access(
+            target, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+        # a FIFO or a device, which open would block on or write into: not opened here, only asked
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+    return stat.S_IMODE(status.st_mode)
 
 
 def _create_temporary(directory):

@@ -14,12 +14,29 @@ better, and a wrong derivative shows at once (1e-2 or more).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config  # type: ignore[attr-defined]  # (sklearn resolves it lazily)
 from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
 from . import _array_api as seam
 from ._dropout import dropout_masks
+from ._mlp import MLPScratchClassifier, MLPScratchRegressor
+
+# check_gradients' own arguments, checked as scikit-learn checks a function's (InvalidParameterError);
+# the estimator's parameters are then checked as its fit checks them, in its own name
+_PARAMETER_CONSTRAINTS = {
+    "estimator": [MLPScratchClassifier, MLPScratchRegressor],
+    "X": ["array-like", "sparse matrix"],
+    "y": ["array-like"],
+    "sample_weight": ["array-like", None],
+    "eps": [Interval(Real, 0, None, closed="neither")],  # no 0, no inf, no NaN
+    "max_params": [Interval(Integral, 1, None, closed="left"), None],
+    "random_state": ["random_state"],
+}
 
 
 @dataclass
@@ -85,18 +102,39 @@ def check_gradients(estimator, X, y, sample_weight=None, *, eps=1e-6, max_params
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     sample_weight : array-like of shape (n_samples,), default=None
     eps : float, default=1e-6
-        The step h of the central differences.
+        The step h of the central differences: a finite number above 0,
+        large enough that ``w_i + eps`` and ``w_i - eps`` differ from
+        ``w_i`` in float64 for every parameter checked, and small enough
+        that the loss stays finite there.
     max_params : int, default=None
-        Check only this many parameters, drawn at random (each costs two
-        forward passes over X); all of them by default.
-    random_state : int, default=0
-        Which parameters ``max_params`` draws.
+        Check only this many parameters (1 or more), drawn at random (each
+        costs two forward passes over X); all of them by default, or when
+        there are no more than ``max_params``.
+    random_state : int, RandomState instance or None, default=0
+        Which parameters ``max_params`` draws (an int in [0, 2**32 - 1]).
 
     Returns
     -------
     GradientCheck
         ``max_relative_error`` (also ``float(result)``) and where it is
         largest: ``layer``, ``kind`` ("weight" or "bias"), ``index``.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        (a ValueError and a TypeError) An argument of the wrong type or
+        out of range, in scikit-learn's words: an estimator that is not an
+        MLPScratchClassifier or MLPScratchRegressor, ``eps`` not a finite
+        number above 0, ``max_params`` not a whole number of 1 or more, a
+        ``random_state`` that is not a seed; or one of the estimator's own
+        parameters, named as its ``fit`` names it.
+    ValueError
+        X, y or ``sample_weight`` that ``fit`` would refuse; an ``eps`` so
+        small that ``w_i + eps == w_i`` in float64 for a parameter checked
+        (the difference would be 0 whatever the derivative), or so large
+        that the loss is not finite at ``w + eps e_i`` or ``w - eps e_i``
+        (NaN or infinity instead of a relative error). The message names
+        the parameter.
 
     Examples
     --------
@@ -110,8 +148,13 @@ def check_gradients(estimator, X, y, sample_weight=None, *, eps=1e-6, max_params
     >>> result.kind in ("weight", "bias"), result.n_checked
     (True, 43)
     """
-    if not eps > 0:
-        raise ValueError(f"eps must be a positive step, got {eps!r}.")
+    if not get_config()["skip_parameter_validation"]:
+        validate_parameter_constraints(
+            _PARAMETER_CONSTRAINTS,
+            {"estimator": estimator, "X": X, "y": y, "sample_weight": sample_weight, "eps": eps,
+             "max_params": max_params, "random_state": random_state},
+            caller_name="check_gradients")
+        estimator._validate_params()  # as its fit would: MLPScratchClassifier(alpha=-1) is refused, in its name
     model = _float64_copy(estimator)
     X, y, sample_weight = (seam.to_host(a) for a in (X, y, sample_weight))
     first_pass = not hasattr(model, "coefs_")
@@ -131,12 +174,29 @@ def check_gradients(estimator, X, y, sample_weight=None, *, eps=1e-6, max_params
     analytic = grads.copy()
     checked = np.arange(w0.size)
     if max_params is not None and max_params < w0.size:
-        checked = np.sort(np.random.RandomState(random_state).choice(w0.size, max_params, replace=False))
+        checked = np.sort(check_random_state(random_state).choice(w0.size, max_params, replace=False))
+    if not np.isfinite(J) or not np.isfinite(analytic[checked]).all():
+        raise ValueError(f"the loss or its gradient is not finite at the weights checked (loss {float(J)!r}); "
+                         "check_gradients needs a finite loss")
+    eps = float(eps)
+    vanishing = (w0[checked] + eps == w0[checked]) | (w0[checked] - eps == w0[checked])
+    if vanishing.any():
+        i = int(checked[np.argmax(vanishing)])
+        raise ValueError(f"eps={eps!r} is too small a step for {_describe(i, layer_units)}, {float(w0[i])!r}: "
+                         "w + eps == w in float64, so the difference would be 0 whatever the derivative; use a "
+                         "larger eps, such as the default 1e-6")
     numeric = np.empty(checked.size)
     for k, i in enumerate(checked):
         step = np.zeros_like(w0)
         step[i] = eps
-        numeric[k] = (loss(w0 + step) - loss(w0 - step)) / (2 * eps)
+        with np.errstate(over="ignore", invalid="ignore"):  # a loss that overflows is refused just below
+            above, below = loss(w0 + step), loss(w0 - step)
+        if not (np.isfinite(above) and np.isfinite(below)):
+            params[...] = w0
+            raise ValueError(f"the loss is not finite ({float(above)!r} at w + eps, {float(below)!r} at w - eps) for "
+                             f"{_describe(int(i), layer_units)}: eps={eps!r} is too large a step for these "
+                             "weights; use a smaller eps, such as the default 1e-6")
+        numeric[k] = (above - below) / (2 * eps)
     params[...] = w0
     a = analytic[checked]
     errors = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), resolution(J, eps))
@@ -161,6 +221,13 @@ def _float64_copy(estimator):
         model._set_flat_params(flat, model._layer_units())
     model.set_params(dtype="float64", early_stopping=False, warm_start=False)
     return model
+
+
+def _describe(i, layer_units):
+    """Entry i of the flat parameter vector in words: "the weight coefs_[0][2, 1]" or "the bias intercepts_[1][0]"."""
+    layer, kind, index = _locate(i, layer_units)
+    array = "coefs_" if kind == "weight" else "intercepts_"
+    return f"the {kind} {array}[{layer - 1}][{', '.join(str(v) for v in index)}]"
 
 
 def _locate(i, layer_units):

@@ -6,8 +6,8 @@
 - :func:`raise_non_finite`: the loss at weights that were fine is not
   finite, so an input overflows the network; the ValueError names which
   (X, y, the sample or class weights, alpha), in scikit-learn's words.
-- :func:`activation_fault`: a user's activation that turns finite numbers
-  into NaN is named, not X.
+- a user's activation that makes finite numbers non-finite is named, not X
+  (:func:`skscratch._activations.activation_fault`).
 - :func:`warn_if_not_learned`: a fit that ends barely better than the best
   constant prediction (the class frequencies, the mean target), or unstable.
 """
@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _array_api as seam
 from . import _network
-from ._activations import Activation
+from ._activations import activation_fault
 from ._losses import LOSSES
 
 # a training loss this many times the fresh network's is a blow-up
@@ -45,45 +45,25 @@ def has_diverged(loss, params, initial_loss):
     return initial_loss is not None and loss > DIVERGENCE_FACTOR * initial_loss
 
 
-def warn_diverged(epoch, loss, initial_loss, learning_rate_init):
-    """Say that training blew up in ``epoch`` and that the previous epoch's weights were restored."""
+def warn_diverged(epoch, loss, initial_loss, learning_rate_init, activation_fault=None):
+    """Say that training blew up in ``epoch`` and that the previous epoch's weights were restored.
+
+    ``activation_fault``: what a user's activation returned (an infinity
+    for finite inputs), named first: it may be the function's own doing.
+    """
     if np.isfinite(loss):
         cause = (f"became {loss:.4g}, more than {DIVERGENCE_FACTOR:g} times the "
                  f"freshly initialised network's {initial_loss:.4g}")
     else:
         cause = f"became {loss}"
+    first = "the" if activation_fault is None else f"{activation_fault} The"
+    remedy = ("If that is an honest overflow, try a smaller learning_rate_init" if activation_fault else
+              "Try a smaller learning_rate_init")
     warnings.warn(
-        f"Training diverged in epoch {epoch}: the training loss {cause}. The weights from "
-        f"the end of epoch {epoch - 1} were restored. Try a smaller learning_rate_init "
-        f"(now {learning_rate_init}).",
+        f"Training diverged in epoch {epoch}: {first} training loss {cause}. The weights from "
+        f"the end of epoch {epoch - 1} were restored. {remedy} (now {learning_rate_init}).",
         ConvergenceWarning,
     )
-
-
-def activation_fault(activation, X, coefs, intercepts, xp=np):
-    """What a user's ``Activation`` did wrong, if it turned finite pre-activations into NaN; else None.
-
-    The hidden layers are run one by one. A NaN from finite Z is the
-    function's doing (e.g. the square root of a negative number); an
-    infinity may be an honest overflow, which the caller explains.
-    """
-    if not isinstance(activation, Activation):
-        return None
-    A = X
-    with np.errstate(all="ignore"):
-        for layer, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1]), start=1):
-            Z = A @ W + b
-            if not seam.all_finite(xp, Z):
-                return None  # the overflow came before the activation
-            try:
-                A = activation.forward(Z)
-            except Exception:  # it fails outright here (on the host, say): no verdict
-                return None
-            if bool(xp.any(xp.isnan(A))):
-                return (f"activation={activation!r} returned NaN for finite inputs in hidden layer {layer} "
-                        f"(its forward(Z), for Z between {float(xp.min(Z)):.3g} and {float(xp.max(Z)):.3g}). "
-                        "Check its forward method.")
-    return None
 
 
 def raise_non_finite(model, loss, X, Y, sample_weight, params):
@@ -119,9 +99,10 @@ def raise_non_finite(model, loss, X, Y, sample_weight, params):
         sum_overflows = np.isfinite(losses).all() and not np.isfinite(losses.sum())
         if sum_overflows and (Y.dtype == bool or not np.isfinite(output_losses.sum())):
             output_overflows = True
-    fault = activation_fault(model.activation, X, coefs, intercepts)
+    with np.errstate(all="ignore"):
+        fault = activation_fault(model.activation, X, coefs, intercepts)
     if fault:
-        culprit = fault
+        culprit = fault[1]
     elif not np.isfinite(Z).all() or output_overflows or (not np.isfinite(losses).all() and Y.dtype == bool):
         culprit = (f"X has values too large for this network (largest |x| = {abs(X).max():.3g}) "
                    f"and the forward pass overflows {dtype}. Scale X first, e.g. with StandardScaler.")

@@ -31,18 +31,37 @@ def manifest(member_hashes):
     return ("skscratch.npz manifest\n" + "".join(lines)).encode()
 
 
-def as_key(key):
-    """The signing key as bytes (a str is encoded as UTF-8), or None."""
+def as_key(key, caller="skscratch.save"):
+    """The signing key as bytes, or None: bytes, a bytearray or memoryview of them, or a str (as UTF-8).
+
+    Anything else is refused, in the name of ``caller``: another type (a
+    TypeError), an empty key, a released memoryview, or a str that UTF-8
+    cannot encode (a ValueError), such as one with a lone surrogate that
+    ``os.fsdecode`` makes of bytes that are not UTF-8.
+    """
     if key is None:
         return None
     if isinstance(key, str):
-        key = key.encode("utf-8")
+        try:
+            key = key.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"key must be bytes or a str that UTF-8 can encode, but the str given to {caller} holds a lone "
+                f"surrogate at index {exc.start}, which UTF-8 cannot encode (os.fsdecode and surrogateescape "
+                "make them of bytes that are not UTF-8); pass the key as bytes") from None  # (no secret shown)
     elif isinstance(key, (bytes, bytearray, memoryview)):
-        key = bytes(key)
+        try:
+            key = bytes(key)
+        except ValueError as exc:  # a released memoryview
+            raise ValueError(f"key must be bytes or str, but the memoryview given to {caller} cannot be read: "
+                             f"{exc}") from None
     else:
-        raise TypeError(f"key must be bytes or str, not {type(key).__name__}.")
+        raise TypeError(f"key must be bytes or str, not {type(key).__name__}: {caller} takes a key as bytes (or "
+                        "a bytearray or memoryview of them), as a str (encoded as UTF-8), or None for no "
+                        "signature")
     if not key:
-        raise ValueError("key is empty; use a secret of 32 random bytes or more, e.g. secrets.token_bytes(32).")
+        raise ValueError(f"key is empty; {caller} needs a secret of 32 random bytes or more, e.g. "
+                         "secrets.token_bytes(32).")
     return key
 
 

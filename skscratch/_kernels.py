@@ -193,6 +193,15 @@ _compiled: dict = {}  # the plain function -> its compiled kernel
 _compiling = threading.Lock()  # training threads meet a kernel's first use together: compile it once
 
 
+def _after_fork_in_child():  # a child forked while a thread compiled would wait for it forever
+    global _compiling
+    _compiling = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _kernel(function):
     """``function`` compiled by numba, on first use (numba is imported then, not before).
 

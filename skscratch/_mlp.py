@@ -414,6 +414,7 @@ class MLPScratchClassifier(ClassifierMixin, BaseMLPScratch):
             whatever the array library of X (as NumPy computes it).
         """
         check_is_fitted(self)
+        y, sample_weight = seam.usable(y, "y"), seam.usable(sample_weight, "sample_weight")
         y_pred = self._host_labels(X, "score")
         # counted on the host, where the labels are decoded: scikit-learn averages
         # integer labels in the namespace's default float dtype, which is float32
@@ -662,6 +663,7 @@ class MLPScratchRegressor(RegressorMixin, BaseMLPScratch):
         score : float
             R^2 of ``self.predict(X)`` against y.
         """
+        y, sample_weight = seam.usable(y, "y"), seam.usable(sample_weight, "sample_weight")
         check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         return float(super().score(X, y, sample_weight=sample_weight))
 

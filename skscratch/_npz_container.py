@@ -16,13 +16,13 @@ Knows nothing of models: which members there are and what they must hold
 is the caller's business (``_persistence``, ``_metadata``).
 """
 
+import ast
 import contextlib
 import hashlib
 import io
 import math
 import re
 import struct
-import warnings
 import zipfile
 import zlib
 from collections import namedtuple
@@ -197,15 +197,20 @@ def _npy_header(head):
     """(header length, shape, fortran_order, dtype) of the .npy data starting with ``head``."""
     stream = io.BytesIO(head)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy warns of headers written by Python 2
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream, MAX_NPY_HEADER)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream, MAX_NPY_HEADER)
-            else:
-                raise ValueError(f"npy format version {version}")
+        version = np.lib.format.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"npy format version {version}")
+        # A header numpy could read only as Python 2 wrote it is refused here, before numpy
+        # would read it with a warning (warnings filters are the process's: loads run in threads).
+        length_bytes = 2 if version == (1, 0) else 4
+        length = int.from_bytes(head[stream.tell() : stream.tell() + length_bytes], "little")
+        if length <= MAX_NPY_HEADER:
+            header = head[stream.tell() + length_bytes : stream.tell() + length_bytes + length]
+            ast.literal_eval(header.decode("latin1"))
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream, MAX_NPY_HEADER)
+        else:
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream, MAX_NPY_HEADER)
     except Exception as exc:  # a header of at most MAX_NPY_HEADER bytes, read by numpy's literal parser
         raise ValueError(f"unreadable .npy header ({type(exc).__name__}: {exc})") from exc
     return stream.tell(), shape, fortran_order, dtype

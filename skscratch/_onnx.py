@@ -84,7 +84,7 @@ class _Graph:
             if not (isinstance(op_type, str) and onnx.defs.has(op_type)):
                 raise ValueError(f"activation={activation!r}.onnx: {op_type!r} is not an ONNX operator "
                                  "(see https://onnx.ai/onnx/operators/)")
-            names = [x if isinstance(x, str) else self.constant(x) for x in inputs]
+            names = [self._operand(activation, op_type, k, x, made) for k, x in enumerate(inputs)]
             output = self.name(op_type.lower())
             self.container.add_node(op_type, names, output, name=self.scope.get_unique_operator_name(op_type),
                                     **attributes)
@@ -99,6 +99,29 @@ class _Graph:
             raise ValueError(f"activation={activation!r}.onnx(op, Z) must return what op(...) returned (or Z), "
                              f"not {A!r}")
         return A
+
+    def _operand(self, activation, op_type, k, x, made):
+        """Input ``k`` of a user's ``op(op_type, ...)`` as a node name: Z or an op's output, or a number's constant.
+
+        Anything else is refused, naming the activation: a string that no op
+        returned (``"2.0"`` for the number 2.0), None, text, complex numbers.
+        """
+        if isinstance(x, str):
+            if x in made:
+                return x
+            raise ValueError(
+                f"activation={activation!r}.onnx: input {k} of op({op_type!r}, ...) is the string {x!r}, which "
+                "is neither Z nor what op(...) returned. Pass a number as a number (2.0, not '2.0')."
+            )
+        if isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating)):
+            x = float(x)  # a constant of the graph's float dtype, however large an int (10**30)
+        value = np.asarray(x) if isinstance(x, (float, np.ndarray, list, tuple)) else None
+        if value is None or value.dtype.kind not in "biuf":
+            raise ValueError(
+                f"activation={activation!r}.onnx: input {k} of op({op_type!r}, ...) is {x!r}; an input is Z, "
+                "what op(...) returned, or a real number (or an array of them)."
+            )
+        return self.constant(value)
 
     def forward(self, model, X):
         """The network's output (after the output activation)."""

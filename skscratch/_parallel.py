@@ -24,10 +24,12 @@ This module imports NumPy, threadpoolctl and the standard library.
 import concurrent.futures
 import contextlib
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import threadpoolctl
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import _array_api as seam
@@ -66,8 +68,16 @@ N_CORES = _thread_cap()
 MIN_WORK_PER_BATCH = 50_000_000
 CHUNK = 1 << 17  # elements per chunk of an elementwise update
 
-_threads = 1  # threads the elementwise work may use right now
+_local = threading.local()  # .threads: what the elementwise work of this thread's fit may use
 _pool = None
+
+# BLAS's limits are the process's: fits that overlap (from threads) share one limit of 1,
+# set by the first to need it, and the limits found then are restored by the last to end
+_blas_lock = threading.Lock()
+_blas_fits = 0  # fits running with threads
+_blas_limiter = None  # threadpoolctl's record of the limits before the first of them
+_blas_before = None  # the BLAS thread count in force before the first of them
+_blas_control = None  # the one thread that changes BLAS's limits (see _blas_single_threaded)
 
 
 def n_threads_for(batch_size, n_params, max_threads=None):
@@ -84,9 +94,14 @@ def n_threads_for(batch_size, n_params, max_threads=None):
 
 
 def blas_threads():
-    """The BLAS thread count in force here, e.g. 1 inside a joblib worker (None without a BLAS)."""
-    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
-    return min(counts) if counts else None
+    """The BLAS thread count set around us, e.g. 1 inside a joblib worker (None without a BLAS).
+
+    While fits of ours run with threads, BLAS's limit is theirs (1): the
+    count is the one in force before they set it, so that a fit's threads
+    never depend on the fits that run beside it.
+    """
+    with _blas_lock:  # (read under the lock: a fit that starts meanwhile must not set the limit first)
+        return _blas_before if _blas_fits else _blas_count()
 
 
 def training_threads(X, batch_size, n_params):
@@ -104,20 +119,99 @@ def threads_for_training(n):
     """Run ``n`` training threads: BLAS then runs one thread per call, as each thread has a share of the rows."""
     with contextlib.ExitStack() as stack:
         if n > 1:
-            stack.enter_context(threadpool_limits(1, user_api="blas"))
+            stack.enter_context(_blas_single_threaded())
         stack.enter_context(using_threads(n))
         yield
 
 
 @contextlib.contextmanager
-def using_threads(n):
-    """Let ``map_threads`` and ``for_each_chunk`` use ``n`` threads inside the block."""
-    global _threads
-    previous, _threads = _threads, n
+def _blas_single_threaded():
+    """BLAS at one thread per call while any fit with threads runs; as it was once the last has ended.
+
+    Counted, not nested: fits from several threads may start and end in any
+    order, and the limits found before the first are the ones restored.
+
+    OpenBLAS's limit is the process's, and threadpoolctl (3.6 and later) lets
+    only one thread change it: the first that does, while it lives. So the
+    limit is set and restored by one thread of skscratch's own, which then
+    lets go of the control, and a restore never depends on which fit ended
+    last. Where another thread holds the control (the user's own
+    ``threadpool_limits`` in the main thread, say), the fit's thread sets and
+    restores it, as threadpoolctl allows. (Where a limit is a thread's own, as
+    with OpenMP, the fits' threads keep theirs: slower, never other results.)
+    """
+    global _blas_fits, _blas_limiter, _blas_before, _blas_control
+    with _blas_lock:
+        if _blas_fits == 0:
+            if _blas_control is None:
+                _blas_control = ThreadPoolExecutor(1, thread_name_prefix="skscratch-blas")
+            _blas_before = _blas_count()
+            future = _blas_control.submit(threadpool_limits, 1, user_api="blas")
+            try:
+                limiter = future.result()
+            except BaseException:  # Ctrl-C while waiting: the limit still comes, so its restore must follow
+                future.add_done_callback(lambda done: done.exception() or _restore_and_let_go(done.result()))
+                raise
+            if _blas_before not in (None, 1) and _blas_count() != 1:  # another thread has the control
+                limiter = threadpool_limits(1, user_api="blas")
+                _blas_limiter = (limiter, threading.current_thread())
+            else:
+                _blas_limiter = (limiter, None)
+        _blas_fits += 1
     try:
         yield
     finally:
-        _threads = previous
+        with _blas_lock:
+            _blas_fits -= 1
+            if _blas_fits == 0:
+                limiter, setter = _blas_limiter
+                if setter is None:
+                    _blas_control.submit(_restore_and_let_go, limiter).result()
+                else:
+                    limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+def _blas_count():
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return min(counts) if counts else None
+
+
+def _restore_and_let_go(limiter):
+    """In skscratch's BLAS thread: the limits back, and the control of OpenBLAS's with them."""
+    limiter.restore_original_limits()
+    let_go = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
+    if let_go is not None:  # threadpoolctl >= 3.6
+        let_go()
+
+
+def _after_fork_in_child():
+    """A forked child starts with none of the parent's threads: its pools, locks and counts start afresh.
+
+    (A pool or a lock of the parent's would wait forever for threads the
+    child does not have.)
+    """
+    global _pool, _blas_control, _blas_lock, _blas_fits, _blas_limiter, _local
+    _pool, _blas_control, _blas_limiter = None, None, None
+    _blas_lock, _blas_fits, _local = threading.Lock(), 0, threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _current_threads():
+    return getattr(_local, "threads", 1)
+
+
+@contextlib.contextmanager
+def using_threads(n):
+    """Let ``map_threads`` and ``for_each_chunk`` use ``n`` threads inside the block (in this thread only)."""
+    previous, _local.threads = _current_threads(), n
+    try:
+        yield
+    finally:
+        _local.threads = previous
 
 
 def map_threads(function, items):
@@ -138,7 +232,7 @@ def map_threads(function, items):
 def for_each_chunk(kernel, size):
     """Call ``kernel(chunk)`` on slices covering ``range(size)``, spread over the threads."""
     chunks = [slice(start, start + CHUNK) for start in range(0, size, CHUNK)]
-    n = min(_threads, len(chunks))
+    n = min(_current_threads(), len(chunks))
     if n <= 1:
         for chunk in chunks:
             kernel(chunk)

@@ -113,8 +113,12 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor | Pipeline,
     joblib or skops.
 
     Given a path, it writes a temporary file in the target's directory and
-    renames it, so an interrupted save never leaves half a file. The file
-    gets the mode a file created by ``open(path, "wb")`` gets: the existing
+    renames it, so an interrupted save never leaves half a file. It replaces
+    only what ``open(path, "wb")`` would write: an existing file that
+    ``open`` could not open for writing (made read-only with ``chmod 444``,
+    say) is refused with the PermissionError ``open`` gives, before
+    anything is written and again just before the rename. The file gets
+    the mode a file created by ``open(path, "wb")`` gets: the existing
     file's mode if there is one, else ``0o666`` less the umask. A symbolic
     link is followed, as ``open(path, "wb")`` follows it on POSIX and
     Windows: its target is replaced, atomically and in the target's own
@@ -135,8 +139,30 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor | Pipeline,
     key : bytes or str, optional
         A secret to sign the file with: an HMAC-SHA256 over every member's
         name and bytes goes into a ``skscratch_signature`` member, which
-        ``load(file, key=key)`` checks. A str is encoded as UTF-8. Use 32
-        random bytes or more (``secrets.token_bytes(32)``).
+        ``load(file, key=key)`` checks. Bytes, or a bytearray or memoryview
+        of them, are the key as they are; a str is encoded as UTF-8, so
+        ``"clé"`` and ``"clé".encode()`` sign alike. Use 32 random bytes or
+        more (``secrets.token_bytes(32)``).
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not one that can be saved; a ``key`` that is not
+        bytes, a bytearray, a memoryview, a str or None.
+    ValueError
+        A parameter that cannot be stored; an empty ``key``, or a str
+        ``key`` that UTF-8 cannot encode (a lone surrogate, as
+        ``os.fsdecode`` makes of bytes that are not UTF-8: pass such a key
+        as bytes). The key itself is never shown in the message.
+    PermissionError
+        ``file`` is an existing file that ``open(file, "wb")`` could not
+        open: made read-only, say (root may write such a file, so root may
+        replace it). It is refused as ``open`` refuses it, with the same
+        error, though the rename that replaces the file only asks its
+        folder; the file is left as it was.
+    OSError
+        ``file`` cannot be written otherwise: its folder is missing or not
+        writable, it is a folder, a loop of symbolic links, ...
 
     Examples
     --------
@@ -174,7 +200,7 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor | Pipeline,
     >>> sorted(name for name in np.load(path).files if name.startswith("scaler_"))
     ['scaler_mean_', 'scaler_scale_', 'scaler_var_']
     """
-    key = as_key(key)
+    key = as_key(key, "skscratch.save")
     arrays = _model_arrays(model)
 
     def write(f):
@@ -294,11 +320,12 @@ def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | Binar
         regular file (a FIFO, a device, a directory) is refused without
         being read, so ``load`` never blocks on it.
     key : bytes or str, optional
-        The key the file was signed with (see :func:`save`). With a key, a
-        file without a signature, or whose signature does not match, is
-        refused: it was altered after signing, or signed with another key.
-        Without a key, a signed file loads like any other (its digest is
-        checked, its signature is not).
+        The key the file was signed with (see :func:`save`): bytes, a
+        bytearray or memoryview of them, or a str (encoded as UTF-8). With a
+        key, a file without a signature, or whose signature does not match,
+        is refused: it was altered after signing, or signed with another
+        key. Without a key, a signed file loads like any other (its digest
+        is checked, its signature is not).
 
     Returns
     -------
@@ -315,7 +342,11 @@ def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | Binar
     FileNotFoundError
         If the path does not exist.
     ValueError
-        For any file that is not a valid skscratch model.
+        For any file that is not a valid skscratch model; an empty ``key``,
+        or a str ``key`` that UTF-8 cannot encode (pass it as bytes).
+    TypeError
+        A ``key`` that is not bytes, a bytearray, a memoryview, a str or
+        None.
 
     Notes
     -----
@@ -337,7 +368,7 @@ def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | Binar
     ...
     ValueError: .../not-a-model.npz is not a readable skscratch model file: it is not an .npz (zip) file
     """
-    key = as_key(key)
+    key = as_key(key, "skscratch.load")
     with opened(file) as source:
         try:
             return _load(source, key)

@@ -29,6 +29,7 @@ from sklearn.utils import shuffle as shuffle_indices
 
 from . import _array_api as seam
 from . import _guards, _parallel
+from ._activations import Activation, activation_fault
 from ._dropout import _row_keys, dropout_masks
 
 
@@ -134,6 +135,9 @@ class StochasticTraining:
         # another library's rows are hashed for dropout once, on the host (a row's key is its own)
         self.row_keys = _row_keys(seam.to_host(X), self.dropout_seed) if self.dropping and xp is not np else None
         self.history = History(model._history)
+        # early stopping: epochs of this fit with a finite validation score, and whether one beat the best
+        self.finite_scores, self.improved = 0, False
+        self.batch_rows = None
 
     def _carry_over_stopping_state(self):
         """The stopping rule's records, made to fit this fit's mode after a warm start in another."""
@@ -171,7 +175,40 @@ class StochasticTraining:
                 _guards.raise_non_finite(model, loss, self.X, self.Y_host, self.sw_host, self.params)
             model.loss_ = loss
         if model.early_stopping:
-            seam.copy_into(self.xp, self.params, model._best_params)  # restore the best weights
+            self._keep_best()
+
+    def _keep_best(self):
+        """Early stopping's end: the best epoch's weights, or the last ones, saying why, if none was best.
+
+        The best weights start as a copy of the weights this fit started
+        with. They are restored only if an epoch of this fit beat the best
+        score, or if no epoch ended (divergence in the first, Ctrl-C: already
+        said). A fit whose validation score was never finite keeps its last
+        weights, never the untrained ones, and warns; a warm start whose
+        epochs never beat the earlier fits' best restores that best, and
+        warns.
+        """
+        model, xp = self.model, self.xp
+        epochs = model.n_iter_
+        if self.improved or epochs == 0:
+            seam.copy_into(xp, self.params, model._best_params)
+        elif self.finite_scores == 0:
+            seam.copy_into(xp, model._best_params, self.params)
+            warnings.warn(
+                f"Early stopping could not choose an epoch: the validation score was not finite in any of "
+                f"the {epochs} epochs (the last: {model.validation_scores_[-1]}): a scorer that returns NaN, or "
+                "a network that overflows on the validation data. The weights of the last epoch are kept, "
+                "not the best on validation. Check X_val, y_val and scoring.",
+                ConvergenceWarning,
+            )
+        else:
+            seam.copy_into(xp, self.params, model._best_params)
+            warnings.warn(
+                f"None of this fit's {epochs} epochs beat the best validation score so far, "
+                f"{model.best_validation_score_:.6g}, reached before it (warm_start=True): the weights that "
+                "scored it were restored, so this fit left the network as it was.",
+                ConvergenceWarning,
+            )
 
     def _epoch(self):
         """One epoch; returns whether training goes on."""
@@ -188,18 +225,20 @@ class StochasticTraining:
         loss, end_loss = self._train_minibatches()
         for checked in (loss, end_loss):
             if _guards.has_diverged(checked, self.params, model._initial_loss):
+                fault = self._activation_fault()  # at the weights that blew up, before they are restored
                 seam.copy_into(self.xp, self.params, self.last_good)
                 model._optimizer = None  # its moments saw the blow-up: start afresh
                 _guards.warn_diverged(len(model.loss_curve_) + 1, checked, model._initial_loss,
-                                      model.learning_rate_init)
+                                      model.learning_rate_init, fault)
                 return False
         val_score = self._record(loss)
+        self._update_no_improvement_count(val_score)  # before the callbacks, which may stop training
         if epoch_context is not None and epoch_context.call_on_fit_task_end(
             estimator=model, X=self.X, y=self.y, metadata=self.callback_metadata,
             reconstruction_attributes=model._reconstruction(),
         ):  # fmt: skip
             return False  # a callback asked to stop
-        return not self._should_stop(val_score)
+        return not self._should_stop()
 
     def _train_minibatches(self):
         """Forward, backward and a step on every minibatch; the epoch's loss, and the end weights' loss.
@@ -228,6 +267,7 @@ class StochasticTraining:
                 masks = self._dropout_masks(idx)
             model._n_steps += 1
             batch_loss = self.gradient(model._loss_and_gradients, X, Y, rows, sw, model._l2, masks)
+            self.batch_rows = rows  # the minibatch the weights were last checked on
             if not np.isfinite(batch_loss):
                 if model.n_iter_ == 0:  # later epochs saw every sample pass
                     self._check_input_is_to_blame(rows, idx, sw)
@@ -243,6 +283,21 @@ class StochasticTraining:
             last = (rows, sw)
         end_loss = None if last is None else model._loss(seam.rows(xp, X, last[0]), seam.rows(xp, Y, last[0]), last[1])
         return float(accumulated_loss) / trained_weight if trained_weight else float(accumulated_loss), end_loss
+
+    def _activation_fault(self):
+        """What a user's activation made of the last minibatch's finite pre-activations, if not finite; else None.
+
+        Training blew up: a NaN from the function was refused as it came, but
+        an infinity may be an honest overflow (exp of a large Z), so it is
+        named here, with its Z, in the warning that reports the divergence.
+        """
+        model = self.model
+        if not isinstance(model.activation, Activation) or self.batch_rows is None:
+            return None
+        X = seam.rows(self.xp, self.X, self.batch_rows)
+        with np.errstate(all="ignore"):
+            fault = activation_fault(model.activation, X, model.coefs_, model.intercepts_, self.xp)
+        return None if fault is None else fault[1]
 
     def _dropout_masks(self, idx):
         """The minibatch's dropout masks, hashed on the host, in the network's namespace."""
@@ -291,10 +346,9 @@ class StochasticTraining:
             print("Iteration %d, loss = %.8f" % (model.n_iter_, model.loss_))
         return val_score
 
-    def _should_stop(self, val_score):
+    def _should_stop(self):
         """The stopping rule, after an epoch: no improvement for n_iter_no_change epochs, or max_iter."""
         model = self.model
-        self._update_no_improvement_count(val_score)
         model._optimizer.iteration_ends(model.t_)
         if model._no_improvement_count > model.n_iter_no_change:
             watched = "Validation score" if model.early_stopping else "Training loss"
@@ -314,12 +368,19 @@ class StochasticTraining:
         return False
 
     def _update_no_improvement_count(self, score):
-        """Count the epochs without a ``tol`` improvement; keep the best weights with early stopping."""
+        """Count the epochs without a ``tol`` improvement; keep the best weights with early stopping.
+
+        A validation score that is not finite (NaN, infinite) is no improvement.
+        """
         model = self.model
         if model.early_stopping:
             model.validation_scores_.append(score)
             if model.verbose:
                 print("Validation score: %f" % score)
+            if not np.isfinite(score):
+                model._no_improvement_count += 1
+                return
+            self.finite_scores += 1
             if score < model.best_validation_score_ + model.tol:
                 model._no_improvement_count += 1
             else:
@@ -327,6 +388,7 @@ class StochasticTraining:
             if score > model.best_validation_score_:
                 model.best_validation_score_ = score
                 seam.copy_into(self.xp, model._best_params, self.params)
+                self.improved = True
         else:
             if model.loss_curve_[-1] > model.best_loss_ - model.tol:
                 model._no_improvement_count += 1

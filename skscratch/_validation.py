@@ -84,6 +84,8 @@ def split_off(X, Y, y, sample_weight, *, fraction, stratify, random_state, decod
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
+    check_weights(sw_val, "sample_weight of the rows the early-stopping split held out",
+                  advice=" Give more samples a positive weight, or pass X_val and y_val to fit.")
     if sw_train is not None and not sw_train.sum() > 0:
         raise ValueError(
             "After the early-stopping split, the training part has sample weights that "
@@ -91,6 +93,29 @@ def split_off(X, Y, y, sample_weight, *, fraction, stratify, random_state, decod
             "weight, or pass X_val and y_val to fit."
         )
     return (X_train, Y_train, y_train, sw_train), ValidationSet(X_val, Y_val, sw_val, decode)
+
+
+def check_weights(sample_weight, what, advice=""):
+    """Refuse validation weights that cannot average a loss or a score: all zero, or a sum that overflows.
+
+    Checked before training, so that no epoch is spent before the first
+    validation score fails.
+    """
+    if sample_weight is None:
+        return
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()
+    if not np.isfinite(total):
+        raise ValueError(
+            f"The validation set's weights ({what}) are too large: their sum overflows "
+            f"{sample_weight.dtype.name}. Rescale them, e.g. divide them by their mean."
+        )
+    if not total > 0:
+        raise ValueError(
+            f"The validation set's weights ({what}) sum to zero, so its loss and score, "
+            "averages weighted by them, are not defined: give at least one validation "
+            f"sample a positive weight.{advice}"
+        )
 
 
 def _takes_sample_weight(function):
@@ -130,8 +155,14 @@ def validation_score(scorer, estimator, validation, loss, builtin_score):
         return builtin_score
     if isinstance(scorer, str):  # "loss": greater is better, as for every score
         return -loss
-    with warnings.catch_warnings():  # the split has no feature names; that is fine here
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        weights = validation.scorer_weights()
-        weights = {} if weights is None else {"sample_weight": weights}
+    weights = validation.scorer_weights()
+    weights = {} if weights is None else {"sample_weight": weights}
+    # The validation rows are an array, without the column names the estimator was fitted
+    # with: its predict would warn of that. The names step aside while the scorer runs (a
+    # warnings filter would not do: the filters are the process's, and fits run in threads).
+    names = estimator.__dict__.pop("feature_names_in_", None)
+    try:
         return float(scorer(estimator, validation.X, validation.labels, **weights))
+    finally:
+        if names is not None:
+            estimator.feature_names_in_ = names

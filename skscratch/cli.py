@@ -272,7 +272,8 @@ def _add_train(commands, data_help):
     train_parser.add_argument("--animate", type=_file_name, default=None, metavar="FILE",
                               help="also write an animation of training, a frame per epoch: the first layer's "
                               "weights as images and the learning curves (.gif, or .mp4 with ffmpeg; needs "
-                              "matplotlib); written after the model, also after Ctrl-C or a blow-up")
+                              "matplotlib); written after the model, also after Ctrl-C or a blow-up; Ctrl-C "
+                              "while it is drawn stops it between two frames, and no animation is written")
 
 
 # ----------------------------------------------------------------------

@@ -24,17 +24,19 @@ inflated; a CSV is streamed through a counter that refuses it beyond
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
+import decimal
 import gzip
 import io
 import lzma
 import os
+import re
 import shutil
 import stat
 import tempfile
 import urllib.error
 import urllib.request
-import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -179,22 +181,47 @@ def _read_idx(path, max_bytes=DEFAULT_MAX_BYTES):
 
 
 class _CappedReader(io.RawIOBase):
-    """A readable stream that raises a ValueError once more than ``limit`` bytes have come out of ``stream``."""
+    """A readable stream of a CSV's bytes that raises a ValueError naming the file once more than ``limit``
+    bytes have come out of ``stream``, or at the first byte that is not UTF-8 (with its line).
+
+    pandas decodes the CSV as UTF-8 too, but its error names no file, and a
+    position within the piece it was decoding, not in the file.
+    """
 
     def __init__(self, stream, limit, path):
         super().__init__()
         self.stream, self.limit, self.path, self.total = stream, limit, path, 0
+        self.lines = 0  # newlines before what is being checked
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
 
     def readable(self):
         return True
 
     def readinto(self, buffer):
         n = self.stream.readinto(buffer)
+        if n is None:  # (a non-blocking stream with nothing yet: never a file)
+            return None
         self.total += n
         if self.limit is not None and self.total > self.limit:
             raise ValueError(f"{self.path}: it holds more than max_bytes={self.limit} bytes once decompressed; "
                              "pass a larger max_bytes (or None) to load it.")
+        self._check_utf8(bytes(memoryview(buffer)[:n]))
         return n
+
+    def _check_utf8(self, data):
+        """Refuse ``data``, the bytes that follow those checked so far, at its first byte that is not UTF-8."""
+        pending = self.decoder.getstate()[0]  # the start of a character split between two reads
+        try:
+            self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            seen = pending + data
+            line = self.lines + seen.count(b"\n", 0, exc.start) + 1
+            what = (f"it ends in the middle of a character, on line {line}" if not data else
+                    f"line {line} holds the byte 0x{seen[exc.start]:02x}, which UTF-8 cannot decode there")
+            utf16 = self.total == len(data) and seen[:2] in (b"\xff\xfe", b"\xfe\xff")  # its byte order mark
+            raise ValueError(f"{self.path}: not UTF-8 text{' (it looks like UTF-16)' if utf16 else ''}: {what}; a "
+                             "CSV is read as UTF-8 (ASCII is UTF-8): save it as UTF-8.") from None
+        self.lines += data.count(b"\n")
 
 
 def _gzip_declared_size(f):
@@ -339,7 +366,15 @@ def load_mnist_csv(path: StrPath, *, return_X_y: bool = False, as_frame: bool = 
     """Load Kaggle's MNIST CSV: a ``label`` column, then ``pixel0`` ... ``pixelN``.
 
     Kaggle's ``test.csv`` has no label column; then ``target`` is None. The
-    file may be gzip, bzip2, xz or a one-member zip.
+    file may be gzip, bzip2, xz or a one-member zip; its text is UTF-8 (or
+    ASCII).
+
+    Every cell is read exactly as written: a whole number, in decimal (``7``,
+    ``+7``, ``007``, ``7.0``, ``7e0``; blanks around it are ignored), a pixel
+    from 0 to 255 and a label within 64-bit integers. Anything else is
+    refused, never rounded, clipped or wrapped around: ``3.5``,
+    ``1.0000000000000000001``, ``nan``, ``inf``, ``0x10``, ``1_000``, an
+    empty cell, a pixel ``256`` or a label ``1e20``.
 
     Parameters
     ----------
@@ -361,10 +396,11 @@ def load_mnist_csv(path: StrPath, *, return_X_y: bool = False, as_frame: bool = 
     Raises
     ------
     ValueError
-        Naming the file: columns other than ``label`` and ``pixel0`` ...
-        in order, non-numeric cells (with their row and column), pixel
-        values outside 0-255, corrupt compressed data, or more than
-        ``max_bytes`` of content.
+        Naming the file: text that is not UTF-8 (with its line), columns
+        other than ``label`` and ``pixel0`` ... in order, a cell that is
+        not a whole number, a pixel value outside 0-255 or a label beyond
+        64-bit integers (with its row and column, quoted as written),
+        corrupt compressed data, or more than ``max_bytes`` of content.
 
     Examples
     --------
@@ -379,43 +415,135 @@ def load_mnist_csv(path: StrPath, *, return_X_y: bool = False, as_frame: bool = 
     import pandas as pd  # its CSV reader; imported here so that the rest of the package never loads it
 
     try:
-        with warnings.catch_warnings():  # a row longer than the header: an error, not a warning
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            with _csv_content(path, max_bytes) as content:
-                frame = pd.read_csv(content, dtype=str, keep_default_na=False, index_col=False)
-    except pd.errors.ParserWarning as exc:
-        raise ValueError(f"{path}: not a well-formed CSV: a row has more fields than the header.") from exc
+        with _csv_content(path, max_bytes) as content:
+            # no header: pandas would rename the header's names (a second pixel0 as pixel0.1, an empty
+            # one as "Unnamed: 3"); its first row is the header, as written
+            frame = pd.read_csv(content, header=None, dtype=str, keep_default_na=False, index_col=False)
     except pd.errors.ParserError as exc:
-        raise ValueError(f"{path}: not a well-formed CSV ({exc}).") from exc
+        longer = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if longer:
+            raise ValueError(f"{path}: not a well-formed CSV: line {longer[2]} has more fields than the header "
+                             f"({longer[3]}, not {longer[1]}).") from exc
+        raise ValueError(f"{path}: not a well-formed CSV ({' '.join(str(exc).split())}).") from exc
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"{path}: empty file.") from exc
-    columns = list(frame.columns)
-    has_label = bool(columns) and columns[0] == "label"
+    columns = list(frame.iloc[0])
+    has_label = columns[0] == "label"
     pixel_columns = columns[1:] if has_label else columns
     if not pixel_columns or pixel_columns != _pixel_names(len(pixel_columns)):
-        wrong = next((c for c, e in zip(pixel_columns, _pixel_names(len(pixel_columns))) if c != e), None)
-        raise ValueError(f"{path}: expected columns 'label' (optional), then pixel0, pixel1, ...; "
-                         f"found {wrong!r}" if wrong else f"{path}: no pixel columns.")
-    if frame.empty:
+        wrong = next(((j, c) for j, (c, e) in enumerate(zip(pixel_columns, _pixel_names(len(pixel_columns))))
+                      if c != e), None)
+        if wrong is None:
+            raise ValueError(f"{path}: no pixel columns.")
+        separator = next((f" (a {name}: the columns of a CSV are separated by commas)" for name, sign in
+                          [("semicolon", ";"), ("tab", "\t")] if sign in wrong[1]), "")
+        raise ValueError(f"{path}: expected columns 'label' (optional), then pixel0, pixel1, ...; found "
+                         f"{wrong[1]!r} as column {wrong[0] + has_label + 1}{separator}.")
+    if len(frame) == 1:
         raise ValueError(f"{path} has a header but no rows of pixels.")
-    numbers = frame.apply(pd.to_numeric, errors="coerce")
-    bad = numbers.isna() | (numbers % 1 != 0)
-    if bad.to_numpy().any():
-        row, col = np.argwhere(bad.to_numpy())[0]
-        raise ValueError(f"{path}: row {row + 2}, column {columns[col]!r}: {frame.iat[row, col]!r} is not "
-                         "an integer.")
-    values = numbers.to_numpy(dtype=np.int64)
-    pixels = values[:, 1:] if has_label else values
-    if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
-        row, col = np.argwhere((pixels < 0) | (pixels > 255))[0]
-        raise ValueError(f"{path}: row {row + 2}, column {pixel_columns[col]!r}: pixel value "
-                         f"{pixels[row, col]} is outside 0-255.")
-    pixels = pixels.astype(np.uint8)
+    pixels = np.empty((len(frame) - 1, len(pixel_columns)), dtype=np.uint8)
+    labels, problems = None, []  # (row, column, message) of each column's first bad cell
+    for j, name in enumerate(columns):
+        is_label = has_label and j == 0
+        cells = frame[j].to_numpy(dtype=object)[1:]
+        values, problem = _integer_column(cells, *(_LABEL if is_label else _PIXEL))
+        if problem is not None:
+            row, text = problem
+            problems.append((row, j, f"{path}: row {row + 2}, column {name!r}: {text}"))
+        elif is_label:
+            labels = values
+        else:
+            pixels[:, j - has_label] = values
+    if problems:
+        raise ValueError(min(problems)[2])  # the first bad cell, row by row
     side = int(round(np.sqrt(pixels.shape[1])))
     images = pixels.reshape(-1, side, side) if side * side == pixels.shape[1] else pixels
-    labels = values[:, 0] if has_label else None
     return _bunch(images, labels, return_X_y=return_X_y, as_frame=as_frame,
                   description=f"MNIST-style CSV {path}")
+
+
+# ----------------------------------------------------------------------
+# a CSV's cells, read exactly
+
+# A number as a cell may write it: a sign, ASCII digits with a fraction or not, and an exponent or not
+# (7, +7, 007, 7.0, 7., 7e0, 0.7e1), with blanks (spaces, tabs) around it or not. Not nan, inf, 0x10,
+# 1_000, other scripts' digits or an empty cell.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_BLANKS = " \t"
+_INT64 = np.iinfo(np.int64)
+# what a column holds: its values' name, their least and greatest, their dtype, and what a value beyond is
+_LABEL = ("label", int(_INT64.min), int(_INT64.max), np.int64,
+          f"does not fit a 64-bit integer (from {_INT64.min} to {_INT64.max})")
+_PIXEL = ("pixel value", 0, 255, np.uint8, "is outside 0-255")
+
+
+def _whole_number(text, low, high):
+    """The integer that a cell's text writes, exactly; or what is wrong: "not an integer", or "beyond".
+
+    "beyond" when the integer is not from ``low`` to ``high``.
+    """
+    text = text.strip(_BLANKS)
+    if not _NUMBER.fullmatch(text):
+        return "not an integer"
+    try:
+        value = decimal.Decimal(text)  # exact, however it is written: 1e20, 2.55e2, 3.0000000000000000001
+        whole = value == value.to_integral_value()
+    except decimal.InvalidOperation:  # an exponent beyond what decimal computes with: 1e99999999999999999999
+        mantissa, _, exponent = text.lower().partition("e")
+        if not mantissa.strip("+-.0"):
+            return 0  # zero, however it is written (0e-99999999999999999999)
+        return "not an integer" if exponent.startswith("-") else "beyond"
+    if not whole:
+        return "not an integer"
+    if not low <= value <= high:  # compared exactly, before any conversion: 1e999999999 costs nothing
+        return "beyond"
+    return int(value)
+
+
+def _quoted(text, limit=40):
+    """A cell's text as a message quotes it: whole, or its two ends when it is long."""
+    return repr(text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]}")
+
+
+def _integer_column(cells, what, low, high, dtype, beyond):
+    """A CSV column of whole numbers from ``low`` to ``high``, each parsed exactly as written.
+
+    Parameters
+    ----------
+    cells : ndarray of object
+        The cells' texts (NaN for a cell missing from a short row).
+    what, low, high, dtype, beyond
+        As in ``_LABEL`` and ``_PIXEL``.
+
+    Returns
+    -------
+    values : ndarray of ``dtype``, or None
+    problem : (row, message) or None
+        The column's first bad cell (its row counted from 0, after the
+        header) and what is wrong with it, quoting the cell as written.
+    """
+    import pandas as pd
+
+    codes, texts = pd.factorize(cells)  # each distinct text is parsed once; a missing cell has code -1
+    values = np.zeros(len(texts), dtype=dtype)
+    problems = {}  # code: what is wrong with that text
+    for code, text in enumerate(texts):
+        value = _whole_number(text, low, high) if isinstance(text, str) else None
+        if value is None:
+            problems[code] = "the row ends before this column: a missing cell is not an integer"
+        elif value == "not an integer":
+            empty = " (the cell is empty)" if not text.strip(_BLANKS) else ""
+            problems[code] = f"{_quoted(text)} is not an integer{empty}"
+        elif value == "beyond":
+            shown = text.strip(_BLANKS)  # as written: 1e20, never the number a conversion made of it
+            problems[code] = f"{what} {shown if len(shown) <= 40 else _quoted(shown)} {beyond}"
+        else:
+            values[code] = value
+    bad = (codes < 0) | np.isin(codes, list(problems))
+    if not bad.any():
+        return values[codes], None
+    row = int(np.argmax(bad))
+    return None, (row, problems[int(codes[row])] + ".")
 
 
 def _fetch(name, base_url, debian_dir, data_home, subset, download_if_missing, return_X_y, as_frame):

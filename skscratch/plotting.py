@@ -22,6 +22,7 @@ with ``plot``; it keeps the matplotlib objects it made (``figure_``,
 from __future__ import annotations
 
 import errno
+import math
 import numbers
 import os
 import shutil
@@ -33,10 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from ._array_api import to_host
-from ._file_access import write_atomically
+from ._cli_entry import current_ctrl_c
+from ._file_access import replaceable_mode, write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -497,12 +500,14 @@ class TrainingAnimation:
     ----------
     weights : array-like of shape (n_frames, n_features, n_units)
         The first layer's weights after each epoch, of 1 to 100 units (more
-        would draw slowly, each image too small to see).
+        would draw slowly, each image too small to see), finite (the frames
+        share one color scale, which one NaN would blank).
     train_loss : array-like of shape (n_frames,)
     val_score : array-like of shape (n_frames,), optional
         NaN where an epoch has none; None, or all NaN, draws no score.
     epochs : array-like of int of shape (n_frames,), optional
-        The number of each frame's epoch; 1, 2, ... by default.
+        The number of each frame's epoch, whole numbers that increase from
+        frame to frame; 1, 2, ... by default.
     image_shape : (rows, cols), optional
         The shape of an input image; a square by default.
     score_name : str, default="validation score"
@@ -515,6 +520,18 @@ class TrainingAnimation:
         Its left part: the weights as images.
     curves_ : TrainingHistoryDisplay
         Its right part: the learning curves.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        (a ValueError and a TypeError) An argument of the wrong type, in
+        scikit-learn's words: ``weights`` or ``train_loss`` not array-like,
+        ``score_name`` not a str, ...
+    ValueError
+        No frames; arrays of the wrong shape or not numbers; weights with
+        NaN or infinity (the message names the first such frame); epochs
+        that are not whole numbers or do not increase; an ``image_shape``
+        that does not hold ``n_features`` pixels.
 
     See Also
     --------
@@ -546,7 +563,11 @@ class TrainingAnimation:
     def __init__(self, weights: ArrayLike, train_loss: ArrayLike, val_score: ArrayLike | None = None, *,
                  epochs: ArrayLike | None = None, image_shape: tuple[int, int] | None = None,
                  score_name: str = "validation score") -> None:
-        self.weights = np.asarray(weights, dtype=float)
+        validate_parameter_constraints(
+            _ANIMATION_CONSTRAINTS, {"weights": weights, "train_loss": train_loss, "val_score": val_score,
+                                     "epochs": epochs, "image_shape": image_shape, "score_name": score_name},
+            caller_name="TrainingAnimation")
+        self.weights = _numbers(weights, "weights")
         if not len(self.weights):
             raise ValueError("no epochs recorded, so there is nothing to animate: record after each epoch, "
                              "with estimator.set_callbacks(recorder) before fit (a stochastic solver: L-BFGS "
@@ -557,8 +578,14 @@ class TrainingAnimation:
             raise ValueError(f"weights hold {self.weights.shape[2]} units, but at most {_MAX_UNITS} are drawn: "
                              f"pass weights[:, :, :{_MAX_UNITS}]")
         n_frames, n_features = self.weights.shape[:2]
-        self.train_loss = np.asarray(train_loss, dtype=float)
-        self.val_score = None if val_score is None else np.asarray(val_score, dtype=float)
+        finite = np.isfinite(self.weights).reshape(n_frames, -1).all(axis=1)
+        if not finite.all():  # one NaN would blank every frame: they share one color scale
+            first = int(np.argmin(finite))
+            raise ValueError(f"weights must be finite, but frame {first} holds NaN or infinity (did the training "
+                             f"diverge?); its color scale, shared by every frame, would blank them all: animate "
+                             f"the frames before it, weights[:{first}]")
+        self.train_loss = _numbers(train_loss, "train_loss")
+        self.val_score = None if val_score is None else _numbers(val_score, "val_score")
         if self.val_score is not None and np.isnan(self.val_score).all():
             self.val_score = None
         self.epochs = np.arange(1, n_frames + 1) if epochs is None else np.asarray(epochs)
@@ -566,6 +593,8 @@ class TrainingAnimation:
             values = getattr(self, name)
             if values is not None and values.shape != (n_frames,):
                 raise ValueError(f"{name} has shape {values.shape}, but there are {n_frames} frames of weights")
+        if epochs is not None:
+            self.epochs = _epoch_numbers(self.epochs)
         self.image_shape = _square_side(n_features, image_shape)
         self.score_name = score_name
 
@@ -602,11 +631,18 @@ class TrainingAnimation:
         Parameters
         ----------
         frame : int, default=-1
-            Which frame, counted from 0; -1 is the last.
+            Which frame, counted from 0; -1 is the last (from ``-n_frames``
+            to ``n_frames - 1``).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError
+            (a ValueError and a TypeError) ``frame`` is not a whole number
+            in that range.
 
         Examples
         --------
@@ -619,35 +655,59 @@ class TrainingAnimation:
         >>> animation.curves_.lines_[0].get_ydata()
         array([2. , 1.5])
         """
+        n_frames = len(self.epochs)
+        validate_parameter_constraints(
+            {"frame": [Interval(numbers.Integral, -n_frames, n_frames - 1, closed="both")]}, {"frame": frame},
+            caller_name="TrainingAnimation.plot")
         if not hasattr(self, "figure_"):
             self._draw()
-        self._show(range(len(self.epochs))[frame])
+        self._show(range(n_frames)[frame])
         return self
 
     def save(self, path: str | Path, *, fps: float = 5, dpi: float = 80) -> None:
         """Write every frame to ``path``: a .gif (with Pillow) or an .mp4 (with ffmpeg).
 
         The file is written whole or not at all: the frames go to a
-        temporary file, which then replaces ``path``. A folder that is
-        not there is refused before any frame is drawn.
+        temporary file, which then replaces ``path``. Every argument is
+        checked before any frame is drawn: a folder that is not there, a
+        file that ``open(path, "wb")`` could not open, an ``fps`` or a
+        ``dpi`` the format or the frame size cannot take.
 
         Parameters
         ----------
         path : str or path-like
-            Ending in .gif or .mp4.
+            Ending in .gif or .mp4 (in any case). An existing file is
+            replaced only if ``open(path, "wb")`` could open it: a file
+            made read-only is refused with the PermissionError ``open``
+            gives.
         fps : float, default=5
-            Frames (epochs) per second.
+            Frames (epochs) per second: for a .gif from 1/655.35 to 100 (a
+            GIF holds each frame's delay in hundredths of a second, from
+            0.01 s to 655.35 s); for an .mp4 from 1e-6 to 1e6 (ffmpeg reads
+            the rate as a fraction of whole numbers up to 1,001,000).
         dpi : float, default=80
-            Pixels per inch of the figure.
+            Pixels per inch of the figure, above 0, and such that the
+            smallest text is at least one pixel tall (``dpi >= 72 /
+            points``: 10.29 for the 7-point titles of the units) and a
+            frame holds at most 89,478,485 pixels, Pillow's
+            ``Image.MAX_IMAGE_PIXELS`` (it treats larger images as
+            decompression bombs); the figure is ``figure_.get_size_inches()``
+            inches, 6.7 x 3.2 for up to 2 units, 15.5 x 11.6 for 100.
 
         Raises
         ------
+        sklearn.utils._param_validation.InvalidParameterError
+            (a ValueError and a TypeError) ``path`` is not a str or
+            path-like; ``fps`` or ``dpi`` is not a number in the range
+            above (the message gives the range for this animation, and
+            why).
         ValueError
             ``path`` ends in neither .gif nor .mp4.
         OSError
             ``path`` cannot be written: its folder is missing
-            (``FileNotFoundError``), it is a folder, ... The error names
-            ``path``.
+            (``FileNotFoundError``), it is a folder, it is a file that
+            ``open(path, "wb")`` could not open (``PermissionError``) ...
+            The error names ``path``.
         RuntimeError
             An .mp4 without ffmpeg installed.
         ImportError
@@ -663,25 +723,28 @@ class TrainingAnimation:
         ...
         ValueError: cannot write an animation to training.avi: the name must end in .gif ...
         """
+        validate_parameter_constraints(
+            {"path": [str, os.PathLike], "dpi": [Interval(numbers.Real, 0, None, closed="neither")]},
+            {"path": path, "dpi": dpi}, caller_name="TrainingAnimation.save")
         path = Path(path)
         writer = _movie_writer(path, fps)
+        self._check_dpi(dpi)
         _check_destination(path)  # before the frames are drawn, which takes a while
-        if not hasattr(self, "figure_"):
-            self._draw()
-        with tempfile.TemporaryDirectory() as folder:
-            drawn = Path(folder) / f"animation{path.suffix.lower()}"
-            with writer.saving(self.figure_, str(drawn), dpi):
-                for frame in range(len(self.epochs)):
-                    self._show(frame)
-                    writer.grab_frame()
-            try:
-                with drawn.open("rb") as movie:
-                    write_atomically(path, lambda file: shutil.copyfileobj(movie, file))
-            except OSError as exc:
-                if exc.errno is None:
-                    raise
-                # named as the user named it, not as the temporary file beside it that failed
-                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        ctrl_c = current_ctrl_c()  # the skscratch command's; elsewhere an idle one: see _write_frames
+        with ctrl_c.held():
+            if not hasattr(self, "figure_"):
+                self._draw()
+            with tempfile.TemporaryDirectory() as folder:
+                drawn = Path(folder) / f"animation{path.suffix.lower()}"
+                _write_frames(writer, self, drawn, dpi, ctrl_c)
+                try:
+                    with drawn.open("rb") as movie:
+                        write_atomically(path, lambda file: shutil.copyfileobj(movie, file))
+                except OSError as exc:
+                    if exc.errno is None:
+                        raise
+                    # named as the user named it, not as the temporary file beside it that failed
+                    raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
     def _draw(self):
         """The figure: the units' images on the left, the learning curves on the right."""
@@ -689,7 +752,7 @@ class TrainingAnimation:
         from matplotlib.figure import Figure  # no pyplot figure: nothing to close, no window
 
         rows, cols = _grid(self.weights.shape[2])
-        figure = Figure(figsize=(1.1 * cols + 4.5, max(3.2, 1.1 * rows + 0.6)), layout="constrained")
+        figure = Figure(figsize=self._figsize(), layout="constrained")
         units, curves = figure.subfigures(1, 2, width_ratios=[1.1 * cols, 4.5])
         self.units_ = HiddenUnitsDisplay(self.weights[0], self.image_shape).plot(fig=units)
         limit = float(np.abs(self.weights).max()) or 1.0  # one color scale for every frame
@@ -709,6 +772,41 @@ class TrainingAnimation:
         figure.set_layout_engine(None)
         self.figure_ = figure
 
+    def _figsize(self):
+        """(width, height) of the figure in inches: ``figure_``'s, or the one ``_draw`` will make."""
+        if hasattr(self, "figure_"):
+            return tuple(float(v) for v in self.figure_.get_size_inches())
+        rows, cols = _grid(self.weights.shape[2])
+        return 1.1 * cols + 4.5, max(3.2, 1.1 * rows + 0.6)
+
+    def _check_dpi(self, dpi):
+        """Refuse, before drawing, a dpi that makes text under a pixel or a frame larger than Pillow takes.
+
+        FreeType cannot draw a font under about half a pixel (matplotlib's
+        "invalid ppem value"); Pillow treats an image of more than
+        ``Image.MAX_IMAGE_PIXELS`` (89,478,485) pixels as a decompression
+        bomb, and such a frame takes a long time and a lot of memory to draw.
+        """
+        width, height = self._figsize()
+        points = _smallest_text_points(getattr(self, "figure_", None))
+        low = math.ceil(72 / points * 100) / 100  # the smallest text one pixel tall, rounded up
+        high = math.floor(math.sqrt(_MAX_FRAME_PIXELS / (width * height)) * 100) / 100
+        if high < low:  # a figure_ made very large after plot
+            raise ValueError(f"no dpi can draw this figure ({width:g} x {height:g} inches): its smallest text "
+                             f"({points:g} points) needs a dpi of {low:g} or more, at which a frame would hold more "
+                             f"than the {_MAX_FRAME_PIXELS:,} pixels that Pillow takes; make figure_ smaller "
+                             "(figure_.set_size_inches)")
+        try:
+            validate_parameter_constraints({"dpi": [Interval(numbers.Real, low, high, closed="both")]},
+                                           {"dpi": dpi}, caller_name="TrainingAnimation.save")
+        except InvalidParameterError as exc:
+            why = (f"At a dpi below {low:g}, the smallest text ({points:g} points) would be under a pixel tall, "
+                   "which FreeType cannot draw." if dpi < low else
+                   f"At a dpi above {high:g}, a frame of this figure ({width:g} x {height:g} inches) would hold "
+                   f"more than the {_MAX_FRAME_PIXELS:,} pixels that Pillow takes ({width * dpi:.0f} x "
+                   f"{height * dpi:.0f} at dpi={dpi!r}): it treats larger images as decompression bombs.")
+            raise InvalidParameterError(f"{exc} {why}") from None
+
     def _show(self, frame):
         """Put frame ``frame``'s weights, curves and title on the figure."""
         for j, image in enumerate(self.units_.images_):
@@ -719,14 +817,117 @@ class TrainingAnimation:
         self.figure_.suptitle(f"epoch {self.epochs[frame]}")
 
 
+# TrainingAnimation's arguments, checked as scikit-learn checks a function's; their values then in __init__
+# (image_shape by _square_side, with HiddenUnitsDisplay's message)
+_ANIMATION_CONSTRAINTS = {
+    "weights": ["array-like"],
+    "train_loss": ["array-like"],
+    "val_score": ["array-like", None],
+    "epochs": ["array-like", None],
+    "score_name": [str],
+}
+# Pillow's Image.MAX_IMAGE_PIXELS: it treats a larger image as a decompression bomb (warns, and refuses one twice
+# as large); a frame that large already takes seconds and hundreds of megabytes to draw
+_MAX_FRAME_PIXELS = 89_478_485
+_UNIT_TITLE_POINTS = 7  # HiddenUnitsDisplay's titles, "unit j"
+# the range of fps each format can hold, and why
+_FPS_RANGES = {".gif": (1 / 655.35, 100, "A GIF holds each frame's delay in hundredths of a second, from 0.01 s "
+                                         "to 655.35 s."),
+               ".mp4": (1e-6, 1e6, "ffmpeg reads the frame rate as a fraction of whole numbers up to 1,001,000.")}
+
+
+def _numbers(values, name):
+    """``values`` as an array of floats, or a ValueError that names them."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numbers: {exc}") from None
+
+
+def _epoch_numbers(epochs):
+    """``epochs`` as int64: whole numbers that increase from frame to frame (each frame is titled with its epoch)."""
+    if epochs.dtype.kind not in "iuf":
+        raise ValueError(f"epochs must be whole numbers, got an array of {epochs.dtype}: {epochs[:3].tolist()!r}...")
+    whole = np.isfinite(epochs) & (epochs == np.round(epochs)) if epochs.dtype.kind == "f" else np.ones(len(epochs), bool)
+    if not whole.all():
+        k = int(np.argmin(whole))
+        raise ValueError(f"epochs must be whole numbers, but frame {k}'s is {epochs[k].item()!r}")
+    increasing = np.diff(epochs) > 0
+    if not increasing.all():
+        k = int(np.argmin(increasing)) + 1
+        raise ValueError(f"epochs must increase from frame to frame, but frame {k} is epoch {epochs[k].item()!r}, "
+                         f"after epoch {epochs[k - 1].item()!r}")
+    low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    beyond = [k for k, e in enumerate(epochs.tolist()) if not low <= e <= high]  # (exactly: Python's numbers)
+    if beyond:
+        raise ValueError(f"epochs must be whole numbers that fit a 64-bit integer, but frame {beyond[0]}'s is "
+                         f"{epochs[beyond[0]].item()!r}")
+    return epochs.astype(np.int64)
+
+
+def _smallest_text_points(figure):
+    """The size in points of the smallest text of ``figure``, or of the figure TrainingAnimation draws."""
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import Text
+
+    if figure is not None:
+        sizes = [text.get_fontsize() for text in figure.findobj(Text) if text.get_visible() and text.get_text()]
+    else:
+        sizes = [_UNIT_TITLE_POINTS] + [FontProperties(size=rcParams[key]).get_size_in_points() for key in
+                                        ("xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.labelsize",
+                                         "figure.titlesize")]
+    return float(min(sizes or [_UNIT_TITLE_POINTS]))
+
+
+def _write_frames(writer, animation, outfile, dpi, ctrl_c):
+    """Draw every frame of ``animation`` into ``outfile`` with ``writer``: a whole file, or none and the error.
+
+    matplotlib's ``writer.saving`` finishes the file even when a frame
+    failed, and that fails in its turn (Pillow's writer with no frame
+    raises an IndexError), hiding the first error. Here a drawing that
+    fails or is interrupted is abandoned, and its own exception raised.
+
+    ``ctrl_c`` is the skscratch command's Ctrl-C, held meanwhile: a
+    KeyboardInterrupt raised anywhere inside matplotlib would leave it
+    broken, or be swallowed by one of its finalizers ("Exception
+    ignored"), so a press is delivered between two frames
+    (``ctrl_c.checkpoint()``). In a program of yours it is an idle one, and
+    Ctrl-C is Python's as ever.
+    """
+    import matplotlib as mpl
+
+    writer.setup(animation.figure_, str(outfile), dpi)
+    try:
+        with mpl.rc_context({"savefig.bbox": None}):  # as writer.saving: every frame the same size
+            for frame in range(len(animation.epochs)):
+                ctrl_c.checkpoint()
+                animation._show(frame)
+                writer.grab_frame()
+            ctrl_c.checkpoint()
+            writer.finish()
+        ctrl_c.checkpoint()
+    except BaseException:
+        proc = getattr(writer, "_proc", None)  # ffmpeg's writer: its encoder, which must not outlive us
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        ctrl_c.checkpoint()  # a failure that a press caused (a terminal's Ctrl-C stops ffmpeg too) is that press
+        raise
+
+
 def _check_destination(path):
-    """Refuse a ``path`` whose folder is missing, or that is a folder, with an OSError that names it."""
+    """Refuse a ``path`` whose folder is missing, that is a folder, or that open(path, "wb") could not open.
+
+    The OSError names ``path``.
+    """
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.parent.exists() and not path.parent.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{path.parent} is not a folder", str(path))
     if not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"the folder {path.parent} does not exist", str(path))
+    replaceable_mode(os.path.realpath(path), str(path))  # a read-only file: open's PermissionError
 
 
 def _movie_writer(path, fps):
@@ -735,7 +936,8 @@ def _movie_writer(path, fps):
     Raises
     ------
     ValueError
-        Another suffix, or an ``fps`` not above 0.
+        Another suffix; an ``fps`` outside the range the format holds (an
+        InvalidParameterError).
     ImportError
         matplotlib is not installed.
     RuntimeError
@@ -745,8 +947,12 @@ def _movie_writer(path, fps):
     if suffix not in (".gif", ".mp4"):
         raise ValueError(f"cannot write an animation to {path}: the name must end in .gif (written with Pillow) "
                          "or .mp4 (written with ffmpeg)")
-    if not (isinstance(fps, numbers.Real) and 0 < fps < np.inf):
-        raise ValueError(f"fps must be a finite number above 0, got {fps!r}")
+    low, high, why = _FPS_RANGES[suffix]
+    try:
+        validate_parameter_constraints({"fps": [Interval(numbers.Real, low, high, closed="both")]}, {"fps": fps},
+                                       caller_name="TrainingAnimation.save")
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"{exc} {why}") from None
     _pyplot()
     from matplotlib import animation
 

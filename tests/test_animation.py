@@ -275,7 +275,7 @@ def test_an_unknown_suffix_is_refused_before_drawing(name, tmp_path):
 
 @pytest.mark.parametrize("fps", [0, -1, float("nan"), float("inf"), "5"])
 def test_fps_must_be_a_positive_number(fps, tmp_path):
-    with pytest.raises(ValueError, match="fps must be a finite number above 0"):
+    with pytest.raises(ValueError, match=r"The 'fps' parameter of TrainingAnimation.save must be a float in the range"):
         TrainingAnimation(np.ones((2, 4, 1)), [1.0, 0.5]).save(tmp_path / "a.gif", fps=fps)
 
 
