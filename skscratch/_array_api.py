@@ -149,12 +149,14 @@ def usable(array, input_name="X", fitted_on=None):
         )
     if xp.isdtype(array.dtype, "complex floating"):
         raise ValueError(f"Complex data not supported\n{array}\n")  # scikit-learn's words for NumPy's
-    try:
-        numpy_dtype(array.dtype)
-    except TypeError:  # bfloat16 and the like: upcast, as NumPy upcasts float16
-        if xp.isdtype(array.dtype, "real floating"):
-            array = xp.astype(array, xp.float64)
+    # bfloat16 and the like, which NumPy's own dtypes lack (ml_dtypes may give NumPy a bfloat16 that
+    # scikit-learn's checks cannot convert to): upcast, as NumPy upcasts float16
+    if xp.isdtype(array.dtype, "real floating") and str(array.dtype).rsplit(".", 1)[-1] not in _NUMPY_FLOATS:
+        array = xp.astype(array, xp.float64)
     return without_autograd(array)
+
+
+_NUMPY_FLOATS = ("float16", "float32", "float64")
 
 
 def like(labels, X):
