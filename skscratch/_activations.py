@@ -298,36 +298,38 @@ class Activation(ABC):
         if method == "forward" and not nan:
             return
         what = "NaN" if nan else "infinity"
-        raise ValueError(
-            f"The {'forward' if method == 'forward' else 'backward'} pass gave {what}: activation={self!r} "
-            f"returned {what} for finite inputs (its {method}(Z), for Z between {float(xp.min(Z)):.3g} "
-            f"and {float(xp.max(Z)):.3g}). Check its {method} method."
-        )
+        raise ValueError(f"The {'forward' if method == 'forward' else 'backward'} pass gave {what}: "
+                         f"{_fault_words(self, what, '', method, Z, xp)}")
+
+
+def _fault_words(activation, what, where, method, Z, xp):
+    """How a fault of a user's activation is told: "activation=... returned NaN for finite inputs ..."."""
+    return (f"activation={activation!r} returned {what} for finite inputs{where} (its {method}(Z), for Z between "
+            f"{float(xp.min(Z)):.3g} and {float(xp.max(Z)):.3g}). Check its {method} method.")
 
 
 def activation_fault(activation, X, coefs, intercepts, xp=np):
     """``(what, message)``: what a user's ``Activation`` made of finite pre-activations ("NaN", "infinity"); or None.
 
-    Asked where the weights are known to be fine (before any update, or in
-    ``predict``) and the forward pass still overflowed: the hidden layers are
-    run one by one, and the first whose finite Z the function turns into NaN
-    or infinity is named, with the range of Z (so that exp of a Z of 800
-    reads as what it is). An overflow before the activation is not its
-    doing (None).
+    Asked once the forward pass overflowed (at weights known to be fine, or
+    at those with which training blew up): the hidden layers are run one by
+    one, and the first whose finite Z the function turns into NaN or
+    infinity is named, with the range of Z (so that exp of a Z of 800 reads
+    as what it is). An overflow before the activation is not its doing
+    (None). NumPy's overflow warnings are silenced meanwhile.
     """
     if not isinstance(activation, Activation):
         return None
     A = X
-    for layer, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1]), start=1):
-        Z = A @ W + b
-        if not all_finite(xp, Z):
-            return None  # the overflow came before the activation
-        A = activation.forward(Z)
-        if not all_finite(xp, A):
-            what = "NaN" if bool(xp.any(xp.isnan(A))) else "infinity"
-            return what, (f"activation={activation!r} returned {what} for finite inputs in hidden layer {layer} "
-                          f"(its forward(Z), for Z between {float(xp.min(Z)):.3g} and {float(xp.max(Z)):.3g}). "
-                          "Check its forward method.")
+    with np.errstate(all="ignore"):
+        for layer, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1]), start=1):
+            Z = A @ W + b
+            if not all_finite(xp, Z):
+                return None  # the overflow came before the activation
+            A = activation.forward(Z)
+            if not all_finite(xp, A):
+                what = "NaN" if bool(xp.any(xp.isnan(A))) else "infinity"
+                return what, _fault_words(activation, what, f" in hidden layer {layer}", "forward", Z, xp)
     return None
 
 

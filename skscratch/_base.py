@@ -779,8 +779,7 @@ class BaseMLPScratch(CallbackSupportMixin, BaseEstimator, ABC):
         if check_finite and not seam.all_finite(xp, Z):
             if not all(seam.all_finite(xp, a) for a in [*self.coefs_, *self.intercepts_]):
                 raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")
-            with np.errstate(all="ignore"):
-                fault = activation_fault(self.activation, X, self.coefs_, self.intercepts_, xp)
+            fault = activation_fault(self.activation, X, self.coefs_, self.intercepts_, xp)
             if fault:
                 what, culprit = fault
                 raise ValueError(f"The forward pass gave {what}: {culprit}")

@@ -99,8 +99,7 @@ def raise_non_finite(model, loss, X, Y, sample_weight, params):
         sum_overflows = np.isfinite(losses).all() and not np.isfinite(losses.sum())
         if sum_overflows and (Y.dtype == bool or not np.isfinite(output_losses.sum())):
             output_overflows = True
-    with np.errstate(all="ignore"):
-        fault = activation_fault(model.activation, X, coefs, intercepts)
+    fault = activation_fault(model.activation, X, coefs, intercepts)
     if fault:
         culprit = fault[1]
     elif not np.isfinite(Z).all() or output_overflows or (not np.isfinite(losses).all() and Y.dtype == bool):

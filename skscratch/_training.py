@@ -29,7 +29,7 @@ from sklearn.utils import shuffle as shuffle_indices
 
 from . import _array_api as seam
 from . import _guards, _parallel
-from ._activations import Activation, activation_fault
+from ._activations import activation_fault
 from ._dropout import _row_keys, dropout_masks
 
 
@@ -292,11 +292,10 @@ class StochasticTraining:
         named here, with its Z, in the warning that reports the divergence.
         """
         model = self.model
-        if not isinstance(model.activation, Activation) or self.batch_rows is None:
+        if self.batch_rows is None:
             return None
         X = seam.rows(self.xp, self.X, self.batch_rows)
-        with np.errstate(all="ignore"):
-            fault = activation_fault(model.activation, X, model.coefs_, model.intercepts_, self.xp)
+        fault = activation_fault(model.activation, X, model.coefs_, model.intercepts_, self.xp)
         return None if fault is None else fault[1]
 
     def _dropout_masks(self, idx):
