@@ -394,7 +394,7 @@ class CompileTimer:
         if library != "skscratch":
             return
         try:
-            from skscratch import _kernels
+            from skscratch._engine import kernels as _kernels
         except ImportError:  # a baseline revision older than the kernels
             return
         if not (_kernels.ENABLED and n_params >= _kernels.MIN_PARAMS):
@@ -422,7 +422,7 @@ def threads_seen(library, X, batch_size, n_params):
         seen["torch"] = sys.modules["torch"].get_num_threads()
     if library == "skscratch":
         try:
-            from skscratch._parallel import training_threads
+            from skscratch._engine.parallel import training_threads
         except ImportError:  # a baseline revision without it
             pass
         else:

@@ -40,7 +40,7 @@ def forge(members, *, digest=True, key=None):
     What someone who knows the format and rewrites every hash writes.
     Without a key, a signature among the members stays as it was: stale.
     """
-    from skscratch._integrity import DIGEST, SIGNATURE, manifest
+    from skscratch.io.integrity import DIGEST, SIGNATURE, manifest
 
     members = {name: raw for name, raw in members.items() if name != DIGEST}
     signature = members.pop(SIGNATURE, None)
@@ -83,8 +83,8 @@ def read_members(data):
 
 def rehashed(members, metadata, arrays=None, *, version=2):
     """``members`` with new metadata (and arrays), the metadata's sha256s and the digest brought up to date."""
-    from skscratch._integrity import array_sha256
-    from skscratch._persistence import METADATA
+    from skscratch.io.integrity import array_sha256
+    from skscratch.io.persistence import METADATA
 
     members = dict(members)
     for name, array in (arrays or {}).items():

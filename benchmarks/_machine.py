@@ -162,7 +162,7 @@ def kernels_state():
     the cache hits and misses, and LLVM's target CPU. Nothing is imported that is not loaded."""
     state = {"numba": library_versions()["numba"], "enabled": None, "ran": [], "cache_hits": 0,
              "cache_misses": 0, "llvm_cpu": None}  # fmt: skip
-    kernels = sys.modules.get("skscratch._kernels")
+    kernels = sys.modules.get("skscratch._engine.kernels")
     if kernels is None:  # skscratch never needed them: a small network, or not skscratch
         return state
     state["enabled"] = bool(kernels.ENABLED)

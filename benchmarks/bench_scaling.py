@@ -45,7 +45,7 @@ def seconds_per_epoch(hidden, X, y, epochs, libraries=LIBRARIES):
     The libraries' epochs alternate (ours, theirs, ours, ...), so that a slow
     spell of this shared machine weighs on both alike.
     """
-    from skscratch import _kernels
+    from skscratch._engine import kernels as _kernels
 
     models = {library: make_estimator(library.split("-")[0], hidden) for library in libraries}
     times = {library: [] for library in libraries}
@@ -135,7 +135,7 @@ def markdown_lines(report):
 
 def kernels_description():
     """Whether the fused kernels run here, and from what size."""
-    from skscratch import _kernels
+    from skscratch._engine import kernels as _kernels
 
     if not _kernels.ENABLED:
         return "numba missing or switched off: both columns are the NumPy steps"

@@ -34,6 +34,10 @@ numpydoc_class_members_toctree = False
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 html_theme = "pydata_sphinx_theme"
+# the derivation's page shows code and equations: without the left sidebar (the list of pages the
+# header has too) its column holds 102 characters of code at 1280 px, not 68
+# (tests/test_docs_width.py); so does "Write your own layer", held to the same 88 characters
+html_sidebars = {"backprop": [], "custom_layer": []}
 html_title = f"skscratch {release}"
 
 # the performance page's figures (docs/benchmark_figures.py), drawn at build time

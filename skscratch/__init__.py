@@ -2,11 +2,12 @@
 
 ``MLPScratchClassifier`` and ``MLPScratchRegressor`` are drop-in replacements
 for :class:`sklearn.neural_network.MLPClassifier` and ``MLPRegressor``. Its backpropagation lives in
-``skscratch._network`` and reads on one screen.
+``skscratch.nn.network`` and reads on one screen.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -14,20 +15,66 @@ from ._version import __version__
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from numpy.typing import ArrayLike
 
-    from ._activations import Activation
-    from ._mlp import MLPScratchClassifier, MLPScratchRegressor
-    from ._gradcheck import check_gradients
-    from ._persistence import load, save, to_numpy
+    from .nn.activations import Activation
+    from ._estimator.mlp import MLPScratchClassifier, MLPScratchRegressor
+    from ._estimator.gradcheck import check_gradients, gradients
+    from .io.persistence import load, save, to_numpy
 
-__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "Activation", "check_gradients", "load", "save", "to_numpy", "to_onnx",
-           "__version__"]
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "Activation", "check_gradients", "gradients", "load", "save",
+           "to_numpy", "to_onnx", "__version__"]
 
 # The estimators and save/load are imported on first use (PEP 562), so that
 # ``import skscratch`` costs no NumPy or scikit-learn import: the ``skscratch``
 # command installs its Ctrl-C handling before those slow imports begin.
-_LAZY = {"MLPScratchClassifier": "._mlp", "MLPScratchRegressor": "._mlp",
-         "load": "._persistence", "save": "._persistence", "to_numpy": "._persistence",
-         "check_gradients": "._gradcheck", "Activation": "._activations"}
+_LAZY = {"MLPScratchClassifier": "._estimator.mlp", "MLPScratchRegressor": "._estimator.mlp",
+         "load": ".io.persistence", "save": ".io.persistence", "to_numpy": ".io.persistence",
+         "check_gradients": "._estimator.gradcheck", "gradients": "._estimator.gradcheck",
+         "Activation": ".nn.activations"}
+
+
+# Where the modules of 0.1.0, one flat package, went: pickles and joblib or skops files
+# written by 0.1.0 name them, and so may a user's code
+_MOVED = {
+    "_activations": "nn.activations", "_losses": "nn.losses", "_dropout": "nn.dropout",
+    "_network": "nn.network", "_optimizers": "nn.optimizers",
+    "_array_api": "_engine.array_api", "_parallel": "_engine.parallel", "_kernels": "_engine.kernels",
+    "_cli_entry": "cli.console", "_base": "_estimator.base", "_mlp": "_estimator.mlp",
+    "_training": "_estimator.training", "_lbfgs": "_estimator.lbfgs", "_guards": "_estimator.guards",
+    "_validation": "_estimator.validation", "_sklearn_bases": "_estimator.sklearn_bases",
+    "_docs": "_estimator.docs", "_gradcheck": "_estimator.gradcheck",
+    "_persistence": "io.persistence", "_metadata": "io.metadata", "_integrity": "io.integrity",
+    "_npz_container": "io.npz_container", "_pipeline_format": "io.pipeline_format",
+    "_strict_json": "io.strict_json", "_file_access": "io.file_access", "_onnx": "io.onnx",
+    "_cli_demo": "cli._demo", "_cli_files": "cli._files", "_cli_train": "cli._train",
+}
+
+
+class _MovedModules:
+    """Imports ``skscratch._mlp`` (an old path) as the module it moved to, the same module object."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        package, _, old = fullname.rpartition(".")
+        if package != __name__ or old not in _MOVED:
+            return None
+        from importlib.machinery import ModuleSpec
+
+        return ModuleSpec(fullname, _MovedModules)
+
+    @staticmethod
+    def create_module(spec):
+        from importlib import import_module
+
+        return import_module(f"{__name__}.{_MOVED[spec.name.rpartition('.')[2]]}")
+
+    @staticmethod
+    def exec_module(module):
+        pass  # imported already, under its own name
+
+
+if not any(finder is _MovedModules or getattr(finder, "__qualname__", "") == "_MovedModules"
+           for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules)
 
 
 def __getattr__(name):
@@ -83,7 +130,7 @@ def to_onnx(model: Any, X_sample: ArrayLike, *, target_opset: int | None = None)
     >>> bool((labels == clf.predict(X)).all())
     True
     """
-    from ._onnx import to_onnx as convert  # skl2onnx is optional: imported on first use
+    from .io.onnx import to_onnx as convert  # skl2onnx is optional: imported on first use
 
     return convert(model, X_sample, target_opset=target_opset)
 

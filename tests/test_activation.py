@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from user_activations import ScaledTanh, Swish, SwishWithoutOnnx, Tanh, WrongSwish
 
 import skscratch
+from _weights import assert_same_weights, weights
 from skscratch import Activation, MLPScratchClassifier, MLPScratchRegressor, check_gradients
 
 # The largest relative error a right gradient may show. check_gradients divides by at least
@@ -40,10 +41,6 @@ def quiet_fit(model, X, y, **fit_params):
         return model.fit(X, y, **fit_params)
 
 
-def weights(model):
-    return [*model.coefs_, *model.intercepts_]
-
-
 # ----------------------------------------------------------------------
 # the same network as the built-in, bit for bit
 
@@ -57,8 +54,7 @@ def test_a_user_tanh_gives_the_builtin_tanh_bit_for_bit(Estimator, solver):
                   alpha=1e-3, random_state=0)
     builtin = quiet_fit(Estimator(activation="tanh", **params), X, target)
     user = quiet_fit(Estimator(activation=Tanh(), **params), X, target)
-    for a, b in zip(weights(builtin), weights(user), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_same_weights(builtin, user)
     assert builtin.loss_curve_ == user.loss_curve_ if solver != "lbfgs" else builtin.loss_ == user.loss_
     np.testing.assert_array_equal(builtin.predict(X), user.predict(X))
 
@@ -155,8 +151,7 @@ def test_partial_fit_and_warm_start_continue_with_the_user_activation(digits):
         models[repr(activation)] = (steps, warm)
     for a, b in zip(models["'tanh'"], models["Tanh()"], strict=True):
         assert a.n_iter_ == b.n_iter_ > 0
-        for wa, wb in zip(weights(a), weights(b), strict=True):
-            np.testing.assert_array_equal(wa, wb)
+        assert_same_weights(a, b)
 
 
 # ----------------------------------------------------------------------
@@ -435,8 +430,7 @@ def test_an_error_mid_epoch_leaves_the_network_at_the_epochs_start(digits, how):
     if epochs_kept:
         twin.set_params(max_iter=1)
         quiet_fit(twin, X_train, y_train)
-    for a, b in zip(weights(model), weights(twin), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_same_weights(model, twin)
     assert len(model.loss_curve_) == len(twin.loss_curve_) == 3 + epochs_kept
     assert model.t_ == twin.t_ and model._n_steps == twin._n_steps
     # and it trains on: the next call runs from there

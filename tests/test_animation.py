@@ -340,12 +340,12 @@ def test_a_path_that_cannot_be_written_is_refused_before_drawing_and_named(tmp_p
 
 
 def test_an_error_in_writing_names_the_path_not_the_temporary_file(tmp_path, monkeypatch):
-    import skscratch.plotting
+    import skscratch._plotting.animation
 
     def refuse(path, write):
         raise PermissionError(13, "Permission denied", str(tmp_path / ".skscratch-0123456789abcdef.tmp"))
 
-    monkeypatch.setattr(skscratch.plotting, "write_atomically", refuse)
+    monkeypatch.setattr(skscratch._plotting.animation, "write_atomically", refuse)
     with pytest.raises(PermissionError) as raised:
         TrainingAnimation(np.ones((2, 4, 1)), [1.0, 0.5]).save(tmp_path / "training.gif", dpi=DPI)
     assert str(raised.value) == f"[Errno 13] Permission denied: '{tmp_path / 'training.gif'}'"

@@ -227,8 +227,8 @@ def iris_small():
     ({"sample_weight": "a"}, "The 'sample_weight' parameter of check_gradients must be an array-like or None."),
     ({"X": "abc"}, "The 'X' parameter of check_gradients must be an array-like or a sparse array or matrix."),
     ({"estimator": MLPClassifier()}, "The 'estimator' parameter of check_gradients must be an instance of "
-                                     "'skscratch._mlp.MLPScratchClassifier' or an instance of "
-                                     "'skscratch._mlp.MLPScratchRegressor'. Got MLPClassifier() instead."),
+                                     "'skscratch.MLPScratchClassifier' or an instance of "
+                                     "'skscratch.MLPScratchRegressor'. Got MLPClassifier() instead."),
     ({"estimator": None}, "The 'estimator' parameter of check_gradients"),
     ({"estimator": MLPScratchClassifier}, "The 'estimator' parameter of check_gradients"),
     # the estimator's own parameters, in its own name, as its fit names them
@@ -417,7 +417,7 @@ def read_only(path, prefix, content=b"the old file"):
 REPLACE = """
 import json, os, sys
 import skscratch
-from skscratch._file_access import write_atomically
+from skscratch.io.file_access import write_atomically
 
 folder, model = sys.argv[1], skscratch.load(sys.argv[2])
 outcome = {}

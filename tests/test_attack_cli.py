@@ -146,7 +146,7 @@ def write_idx(path, array):
 
 
 def test_labels_of_an_idx_file_of_floats_must_be_whole_numbers(tmp_path):
-    from skscratch._cli_files import CommandError, load_images
+    from skscratch.cli._files import CommandError, load_images
 
     write_idx(tmp_path / "images.gz", np.arange(20 * 16, dtype=np.uint8).reshape(20, 4, 4))
     for label, message in [(3.5, "label 20 is 3.5: a label must be a whole number"),
@@ -227,7 +227,7 @@ PRESS_IN_A_FRAME = """
 
     Figure.savefig, Axes.draw = counting_savefig, pressing_draw
     sys.argv = ["skscratch", *sys.argv[3:]]
-    from skscratch._cli_entry import console_main
+    from skscratch.cli.console import console_main
 
     console_main()
 """
@@ -289,7 +289,7 @@ PRESS_AT_EXIT = """
 
     atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))
     sys.argv = ["skscratch", *sys.argv[1:]]
-    from skscratch._cli_entry import console_main
+    from skscratch.cli.console import console_main
 
     console_main()
 """
@@ -297,7 +297,7 @@ PRESS_AT_EXIT = """
 # (the moment it has put back SIGINT's default handling, by which a press kills the process).
 PRESS_IN_TRAINING_THEN_AT_TEARDOWN = """
     import os, signal, sys
-    from skscratch import _cli_train
+    from skscratch.cli import _train as _cli_train
 
     class Press:
         def __del__(self):
@@ -314,7 +314,7 @@ PRESS_IN_TRAINING_THEN_AT_TEARDOWN = """
 
     _cli_train.fit_epoch = pressing_fit_epoch
     sys.argv = ["skscratch", *sys.argv[1:]]
-    from skscratch._cli_entry import console_main
+    from skscratch.cli.console import console_main
 
     console_main()
 """

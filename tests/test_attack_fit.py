@@ -26,7 +26,8 @@ from threadpoolctl import threadpool_info
 
 import skscratch
 from skscratch import Activation, MLPScratchClassifier, MLPScratchRegressor, check_gradients
-from skscratch import _parallel, _validation
+from skscratch._engine import parallel as _parallel
+from skscratch._estimator import validation as _validation
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -55,7 +56,7 @@ def initial_weights(model, X, y):
     fit_quietly(fresh, X, y)
     from sklearn.utils import check_random_state
 
-    from skscratch import _network
+    from skscratch.nn import network as _network
     flat = _network.init_params(fresh._layer_units(), fresh.activation, check_random_state(model.random_state),
                                 np.dtype(np.float64))
     return _network.unpack(flat, fresh._layer_units())[0]
@@ -611,7 +612,8 @@ def test_a_process_forked_after_a_fit_with_threads_can_fit(tmp_path):
 import os, signal, warnings
 warnings.simplefilter("ignore")
 from sklearn.datasets import load_digits
-from skscratch import MLPScratchClassifier, _parallel
+from skscratch import MLPScratchClassifier
+from skscratch._engine import parallel as _parallel
 _parallel.MIN_WORK_PER_BATCH, _parallel.N_CORES = 1, 2  # threads even for this small network
 X, y = load_digits(return_X_y=True)
 def fit():

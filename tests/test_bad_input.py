@@ -1,4 +1,5 @@
-"""Bad input, bad parameters and numerical safety of MLPScratchClassifier.
+"""Bad input, bad parameters and numerical safety of MLPScratchClassifier, and of
+MLPScratchRegressor where a test is parametrized over both.
 
 Every error must be raised with a message that says what is wrong, the way
 scikit-learn's own messages do, and the estimator must never hand back NaN.
@@ -16,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
+from _weights import weights
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
 
 def make_clf(**params):
@@ -30,10 +32,6 @@ def fitted_iris(iris):
     X, y = iris
     with pytest.warns(ConvergenceWarning):
         return make_clf().fit(X, y)
-
-
-def all_weights(clf):
-    return [*clf.coefs_, *clf.intercepts_]
 
 
 # ----------------------------------------------------------------------
@@ -122,11 +120,11 @@ def test_wrong_n_features_at_predict(fitted_iris, iris, method):
 def test_wrong_n_features_at_partial_fit(iris):
     X, y = iris
     clf = make_clf().partial_fit(X, y, classes=np.unique(y))
-    before = [w.copy() for w in all_weights(clf)]
+    before = [w.copy() for w in weights(clf)]
     with pytest.raises(ValueError, match="X has 3 features, but MLPScratchClassifier is expecting 4"):
         clf.partial_fit(X[:, :3], y)
     # the failed call left the model untouched
-    for w, w0 in zip(all_weights(clf), before, strict=True):
+    for w, w0 in zip(weights(clf), before, strict=True):
         np.testing.assert_array_equal(w, w0)
 
 
@@ -191,10 +189,11 @@ def test_invalid_hidden_layer_sizes(iris, sizes):
         make_clf(hidden_layer_sizes=sizes).fit(X, y)
 
 
-def test_no_partial_fit_for_lbfgs():
-    assert not hasattr(make_clf(solver="lbfgs"), "partial_fit")
-    assert hasattr(make_clf(solver="adam"), "partial_fit")
-    assert hasattr(make_clf(solver="sgd"), "partial_fit")
+@pytest.mark.parametrize("Estimator", [MLPScratchClassifier, MLPScratchRegressor])
+def test_no_partial_fit_for_lbfgs(Estimator):
+    assert not hasattr(Estimator(solver="lbfgs"), "partial_fit")
+    assert hasattr(Estimator(solver="adam"), "partial_fit")
+    assert hasattr(Estimator(solver="sgd"), "partial_fit")
 
 
 # ----------------------------------------------------------------------
@@ -332,26 +331,33 @@ def test_huge_logits_give_predict_log_proba_without_nan(huge_logit_model):
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-def test_divergence_warns_and_keeps_finite_weights():
+@pytest.mark.parametrize("Estimator", [MLPScratchClassifier, MLPScratchRegressor])
+def test_divergence_warns_and_keeps_finite_weights(Estimator):
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
+    if Estimator is MLPScratchRegressor:
+        y = 100.0 * y  # large targets, large first steps
     max_iter = 20
-    clf = MLPScratchClassifier(
+    model = Estimator(
         hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=1e4,
         momentum=0.9, max_iter=max_iter, random_state=0,
     )  # fmt: skip
     with pytest.warns(ConvergenceWarning, match="diverged"):
-        clf.fit(X, y)
-    assert clf.n_iter_ < max_iter  # training stopped when it blew up
-    assert len(clf.loss_curve_) == clf.n_iter_
-    assert np.isfinite(clf.loss_curve_).all()
-    for w in all_weights(clf):
+        model.fit(X, y)
+    assert model.n_iter_ < max_iter  # training stopped when it blew up
+    assert len(model.loss_curve_) == model.n_iter_
+    assert np.isfinite(model.loss_curve_).all()
+    for w in weights(model):
         assert np.isfinite(w).all()
-    proba = clf.predict_proba(X)
+    prediction = model.predict(X)
+    if Estimator is MLPScratchRegressor:
+        assert np.isfinite(prediction).all()
+        return
+    proba = model.predict_proba(X)
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
-    assert not np.isnan(clf.predict_log_proba(X)).any()
-    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(proba, axis=1)])
+    assert not np.isnan(model.predict_log_proba(X)).any()
+    np.testing.assert_array_equal(prediction, model.classes_[np.argmax(proba, axis=1)])
 
 
 # ----------------------------------------------------------------------
@@ -480,6 +486,9 @@ def test_unknown_labels_and_non_numeric_targets(iris, fitted_models, kind):
     else:
         with pytest.raises(ValueError, match="(needs numeric targets|could not convert)"):
             call(kind, "fit", fitted_models, X, np.array(["a", "b", "c"])[y])
+        # numbers written as text are refused too, not read as numbers
+        with pytest.raises(ValueError, match="numeric"):
+            call(kind, "fit", fitted_models, X, (y / 3).astype(str).astype("U20"))
 
 
 # ----------------------------------------------------------------------
@@ -590,7 +599,7 @@ def test_a_learning_rate_that_blows_up_is_named(digits01):
 def test_skscratch_num_threads_from_the_environment(value, threads, warns, monkeypatch):
     import os
 
-    from skscratch import _parallel
+    from skscratch._engine import parallel as _parallel
 
     auto = max(1, min(4, os.cpu_count() or 1))
     with warnings.catch_warnings(record=True) as record:

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 import skscratch
-from skscratch._cli_train import DEFAULTS
+from skscratch.cli._train import DEFAULTS
 from skscratch.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]

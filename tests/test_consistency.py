@@ -21,7 +21,9 @@ import pytest
 from scipy.special import log_softmax
 from sklearn.exceptions import ConvergenceWarning
 
-from skscratch import MLPScratchClassifier, MLPScratchRegressor, _network, _optimizers
+from skscratch import MLPScratchClassifier, MLPScratchRegressor
+from skscratch.nn import network as _network
+from skscratch.nn import optimizers as _optimizers
 
 
 def check_consistent(model, curve_before, t_before, n_train):
@@ -59,17 +61,20 @@ def fit_quietly(model, *args, **kwargs):
 
 
 def at_adam_step(step, action):
-    """Patch Adam so that ``action(params)`` runs after its ``step``-th update (counted from 1)."""
-    update = _optimizers.Adam.update_params
+    """Patch the optimizer's step so that ``action(params)`` runs after its ``step``-th update (counted from 1)."""
+    from skscratch._engine import dispatch
+
+    update = dispatch.update
     calls = []
 
-    def update_then_act(self, params, grads):
-        update(self, params, grads)
+    def update_then_act(optimizer, params, grads):
+        assert isinstance(optimizer, _optimizers.Adam)
+        update(optimizer, params, grads)
         calls.append(1)
         if len(calls) == step:
             action(params)
 
-    return mock.patch.object(_optimizers.Adam, "update_params", update_then_act)
+    return mock.patch.object(dispatch, "update", update_then_act)
 
 
 @pytest.mark.parametrize("params", [

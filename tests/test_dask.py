@@ -7,14 +7,10 @@ waits are bounded so that a hang fails instead of blocking the suite.
 
 import contextlib
 import os
-import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +20,8 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from _weights import assert_same_weights
-from skscratch import MLPScratchClassifier, _parallel
+from skscratch import MLPScratchClassifier
+from skscratch._engine import parallel as _parallel
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -306,18 +303,3 @@ def test_incremental_training_survives_a_killed_worker():
     assert "error" not in outcome, outcome.get("error")
     assert_same_weights(outcome["result"].estimator_, local)
     assert outcome["result"].estimator_.t_ == len(X)
-
-
-def test_the_readme_example_runs(tmp_path):
-    """README's "Scaling out on Dask" block, run as the script it is."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Scaling out on Dask", 1)[1]
-    (code,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], flags=re.DOTALL)
-    script = tmp_path / "readme_dask.py"
-    script.write_text(code)
-    result = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    accuracy = float(re.search(r"accuracy (\S+)", result.stdout).group(1))
-    assert accuracy > 0.9
-    assert re.search(r"\{'hidden_layer_sizes': \((32|64),\)\}", result.stdout)

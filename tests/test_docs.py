@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,13 @@ def site(tmp_path_factory):
 
 def test_backprop_page_shows_the_code_it_derives(site):
     page = (site / "backprop.html").read_text()
-    for name in ("forward", "loss_and_gradients", "categorical_cross_entropy", "binary_cross_entropy",
-                 "identity_derivative", "logistic_derivative", "tanh_derivative", "relu_derivative", "leaky_relu_derivative",
-                 "elu_derivative", "gelu_derivative", "update_params"):
+    for name in ("categorical_cross_entropy", "binary_cross_entropy", "identity_derivative", "logistic_derivative",
+                 "tanh_derivative", "relu_derivative", "leaky_relu_derivative", "elu_derivative", "update_params"):
         assert f'<span class="nf">{name}</span>' in page, name
-    assert page.count('<span class="nf">update_params</span>') == 3  # SGD, Adam, AdamW
+    counts = {"forward": 4, "backward": 4, "step": 3, "next_step": 2}  # network, Dense, activation, Dropout; SGD, Adam, AdamW
+    for name, count in counts.items():
+        assert page.count(f'<span class="nf">{name}</span>') == count, name
+    assert '<span class="n">Z_out</span>' in page  # Network.loss_and_gradients, its body
     assert page.count('class="math') > 20  # the equations go to MathJax
     # ... which ships with the site, so the maths renders offline too
     (script,) = [src for src in re.findall(r'<script[^>]*src="([^"]+)"', page) if "mathjax" in src.lower()]
@@ -135,3 +138,29 @@ def test_code_on_the_page_runs(page, tmp_path, monkeypatch, capsys):
     result = doctest.testfile(str(ROOT / "docs" / page), module_relative=False, optionflags=flags)
     assert result.failed == 0, capsys.readouterr().out[-5000:]
     assert result.attempted >= 5
+
+
+def code_block_after(page, label):
+    """The first ``.. code-block:: python`` of a page after the label ``.. _label:``, dedented."""
+    lines = (ROOT / "docs" / page).read_text().split(f".. _{label}:", 1)[1].splitlines()
+    start = lines.index(".. code-block:: python") + 1
+    body = []
+    for line in lines[start:]:
+        if line.strip() and not line.startswith(" "):
+            break
+        body.append(line)
+    return textwrap.dedent("\n".join(body)).strip() + "\n"
+
+
+def test_the_dask_script_runs(tmp_path):
+    """docs/scaling.rst's whole script (the README's, before issue 25), run as the script it is."""
+    pytest.importorskip("dask_ml")
+    pytest.importorskip("distributed")
+    script = tmp_path / "scaling_script.py"
+    script.write_text(code_block_after("scaling.rst", "scaling-script"))
+    result = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    accuracy = float(re.search(r"accuracy (\S+)", result.stdout).group(1))
+    assert accuracy > 0.9
+    assert re.search(r"\{'hidden_layer_sizes': \((32|64),\)\}", result.stdout)

@@ -9,7 +9,7 @@ from numpydoc.docscrape import ClassDoc, NumpyDocString
 from sklearn.datasets import load_iris
 
 import skscratch
-from skscratch import MLPScratchClassifier, MLPScratchRegressor, tracking
+from skscratch import MLPScratchClassifier, MLPScratchRegressor, nn, tracking
 
 ESTIMATORS = [MLPScratchClassifier, MLPScratchRegressor]
 
@@ -43,8 +43,10 @@ def test_every_fitted_attribute_is_documented(Estimator):
 
 
 @pytest.mark.parametrize("obj", [*ESTIMATORS, skscratch.save, skscratch.load, skscratch.to_numpy, skscratch.to_onnx,
-                                 skscratch.check_gradients, skscratch.Activation, tracking.MLflowLogger,
-                                 tracking.TensorBoardLogger, tracking.log_history])
+                                 skscratch.check_gradients, skscratch.gradients, skscratch.Activation,
+                                 tracking.MLflowLogger, tracking.TensorBoardLogger, tracking.log_history,
+                                 nn.Network, nn.Network.mlp, nn.Layer, nn.Dense, nn.Elementwise, nn.Dropout,
+                                 nn.SGD, nn.Adam, nn.AdamW, nn.check_network_gradients])
 def test_public_docstrings_have_examples(obj):
     doc = ClassDoc(obj) if inspect.isclass(obj) else NumpyDocString(obj.__doc__)
     assert doc["Examples"], f"{obj.__name__} has no Examples section"
@@ -64,7 +66,7 @@ def test_the_html_repr_links_each_estimator_to_its_api_page():
         html = Estimator()._repr_html_()
         url = f"generated/skscratch.{Estimator.__name__}.html"
         assert url in html, html[:500]
-        assert skscratch._base.DOCS_URL.split("{")[0] in html
+        assert skscratch._estimator.base.DOCS_URL.split("{")[0] in html
 
 
 def test_numpy_float_defaults_are_written_as_in_the_signature():

@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from _weights import weights
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
-from skscratch._dropout import dropout_masks
+from skscratch.nn.dropout import dropout_masks
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -30,7 +30,7 @@ def test_new_activations_learn(digits01, activation):
 
 
 def test_new_activations_values():
-    from skscratch._activations import ACTIVATIONS
+    from skscratch.nn.activations import ACTIVATIONS
 
     z = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
     np.testing.assert_allclose(ACTIVATIONS["leaky_relu"](z.copy()), [-0.02, -0.005, 0, 0.5, 2])
@@ -97,7 +97,7 @@ def test_balanced_class_weight_is_refused_by_partial_fit(digits01):
 
 
 def test_clipping_scales_the_gradient_to_the_norm_by_hand():
-    from skscratch._training import clip_norm
+    from skscratch._estimator.training import clip_norm
 
     g = np.array([3.0, 4.0])  # norm 5
     clip_norm(g, 2.5)
@@ -109,14 +109,14 @@ def test_clipping_scales_the_gradient_to_the_norm_by_hand():
 
 def test_clipped_sgd_step(iris):
     """One plain SGD step on one full batch: w1 = w0 - lr * g * min(1, c / |g|)."""
-    from skscratch import _network
+    from skscratch.nn import network as _network
 
     X, y = iris
     layer_units, c, lr = [4, 5, 3], 0.05, 0.1
     w0 = _network.init_params(layer_units, "relu", np.random.RandomState(0))
     g = np.empty_like(w0)
-    _network.loss_and_gradients(X, np.eye(3, dtype=bool)[y], *_network.unpack(w0.copy(), layer_units),
-                                *_network.unpack(g, layer_units), "relu", "softmax", 1e-4)
+    _network.Network.mlp(layer_units, "relu").bind(w0.copy(), g).loss_and_gradients(X, np.eye(3, dtype=bool)[y],
+                                                                                     alpha=1e-4)
     assert np.linalg.norm(g) > c  # the clip is active
     clf = MLPScratchClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=lr,
                                batch_size=len(X), shuffle=False, max_grad_norm=c, random_state=0)
@@ -250,9 +250,9 @@ def test_dropout_trains_and_is_off_at_predict_time(digits01):
     assert clf.score(X, y) > 0.95
     first, second = clf.predict_proba(X), clf.predict_proba(X)
     assert first.tobytes() == second.tobytes()  # no random masks at predict time
-    from skscratch import _network
+    from skscratch.nn import network as _network
 
-    Z = _network.forward(X, clf.coefs_, clf.intercepts_, "relu", "identity")[-1]
+    Z = np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0) @ clf.coefs_[1] + clf.intercepts_[1]
     expected = np.exp(Z - Z.max(axis=1, keepdims=True))
     np.testing.assert_allclose(first, expected / expected.sum(axis=1, keepdims=True), rtol=1e-10)
     # the training loss is measured through the masks, so it stays above the plain run's

@@ -1,4 +1,9 @@
-"""The backward pass against central finite differences, in float64."""
+"""The backward pass against central finite differences, in float64: one matrix of every case.
+
+The matrix builds the network from ``skscratch.nn`` directly. ``skscratch.check_gradients``
+runs the same comparison through an estimator; tests/test_check_gradients.py tests that
+function itself (its arguments, its result, its refusals, a planted mistake), not the cases.
+"""
 
 import itertools
 
@@ -6,12 +11,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skscratch import _network
-from skscratch._activations import ACTIVATIONS, DERIVATIVES
+from skscratch.nn import network as _network
+from skscratch.nn.activations import ACTIVATIONS, DERIVATIVES
 
 HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"]
 
-# output type -> (output activation, number of output units)
+# output type -> (output activation, which picks the loss; number of output units)
 OUTPUTS = {
     "binary": ("logistic", 1),
     "multiclass": ("softmax", 3),
@@ -20,6 +25,21 @@ OUTPUTS = {
     "multioutput-regression": ("identity", 3),
     "poisson": ("exp", 2),
 }
+
+# (activation, output, alpha, weighted, dropout), each combination once: every hidden activation x every
+# output and its loss x L2 or none x sample weights or none, without dropout (168); and with fixed dropout
+# masks, for one classification and one regression output (14)
+MATRIX = [
+    *itertools.product(HIDDEN_ACTIVATIONS, OUTPUTS, [0.0, 0.01], [False, True], [False]),
+    *itertools.product(HIDDEN_ACTIVATIONS, ["multiclass", "multioutput-regression"], [0.01], [False], [True]),
+]
+DROPOUT_RATES = [0.5, 0.0]  # the second hidden layer keeps all its units, and has no Dropout layer
+
+
+def case_id(case):
+    activation, output, alpha, weighted, dropout = case
+    return "-".join([activation, output, f"alpha{alpha:g}", "weighted" if weighted else "unweighted",
+                     "dropout" if dropout else "no_dropout"])
 
 
 def make_problem(output, seed=0, n_samples=9, n_features=5, hidden=(4, 3)):
@@ -38,17 +58,21 @@ def make_problem(output, seed=0, n_samples=9, n_features=5, hidden=(4, 3)):
     return X, Y, layer_units, out_activation
 
 
-def loss_at(flat, X, Y, layer_units, activation, out_activation, alpha, sample_weight):
-    """J(flat) and dJ/dflat from the backward pass."""
-    flat = flat.copy()
-    grads = np.empty_like(flat)
-    coefs, intercepts = _network.unpack(flat, layer_units)
-    coef_grads, intercept_grads = _network.unpack(grads, layer_units)
-    loss = _network.loss_and_gradients(
-        X, Y, coefs, intercepts, coef_grads, intercept_grads,
-        activation, out_activation, alpha, sample_weight,
-    )  # fmt: skip
-    return loss, grads
+def loss_function(X, Y, layer_units, activation, out_activation, alpha=0.0, sample_weight=None, rates=None,
+                  masks=None):
+    """``J, grads``: the loss J(flat), and the vector its backward pass writes dJ/dflat into at each call.
+
+    One network, bound once to its own vector (cheaper than one per call: the finite differences call J
+    twice per parameter).
+    """
+    network = _network.Network.mlp(layer_units, activation, out_activation, dropout=rates)
+    network.bind(np.empty(network.n_params))
+
+    def J(flat):
+        network.params[...] = flat
+        return network.loss_and_gradients(X, Y, sample_weight, alpha, dropout_masks=masks)
+
+    return J, network.grads
 
 
 def finite_difference_gradient(f, flat, h=1e-6):
@@ -65,11 +89,8 @@ def relative_error(a, b):
     return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300)
 
 
-@pytest.mark.parametrize(
-    "activation, output, alpha, weighted",
-    list(itertools.product(HIDDEN_ACTIVATIONS, OUTPUTS, [0.0, 0.01], [False, True])),
-)
-def test_backward_matches_finite_differences(activation, output, alpha, weighted):
+@pytest.mark.parametrize("activation, output, alpha, weighted, dropout", MATRIX, ids=map(case_id, MATRIX))
+def test_backward_matches_finite_differences(activation, output, alpha, weighted, dropout):
     X, Y, layer_units, out_activation = make_problem(output)
     rng = np.random.RandomState(1)
     flat = _network.init_params(layer_units, activation, rng)
@@ -77,25 +98,33 @@ def test_backward_matches_finite_differences(activation, output, alpha, weighted
     # (not for the exp output, where they would make exp(z) astronomically large)
     flat *= 1.0 if out_activation == "exp" else 3.0
     sample_weight = rng.uniform(0.1, 3.0, size=X.shape[0]) if weighted else None
-    args = (X, Y, layer_units, activation, out_activation, alpha, sample_weight)
+    rates = masks = None
+    if dropout:  # masks held fixed: the network is then a smooth function of its weights
+        rates, p = DROPOUT_RATES, DROPOUT_RATES[0]
+        masks = [(np.random.RandomState(2).random_sample((X.shape[0], layer_units[1])) >= p) / (1 - p)]
+        assert 0 < (masks[0] == 0).mean() < 1
+    problem = (X, Y, layer_units, activation, out_activation, alpha, sample_weight)
+    J, backward = loss_function(*problem, rates, masks)
 
-    loss, grads = loss_at(flat, *args)
-    numeric = finite_difference_gradient(lambda w: loss_at(w, *args)[0], flat)
+    loss = J(flat)
+    grads = backward.copy()
+    numeric = finite_difference_gradient(J, flat)
 
     assert np.isfinite(loss)
     assert np.abs(grads).max() > 1e-3  # a gradient that is not trivially zero
     assert relative_error(grads, numeric) < 1e-6
     np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-8)
+    if dropout:  # dropping units changes the loss: the masks are really applied
+        assert loss != pytest.approx(loss_function(*problem)[0](flat), rel=1e-6)
 
 
 def test_sparse_input_gives_the_dense_gradient():
     X, Y, layer_units, out_activation = make_problem("multiclass")
     X[X < 0.3] = 0.0
     flat = _network.init_params(layer_units, "tanh", np.random.RandomState(0))
-    args = (Y, layer_units, "tanh", out_activation, 0.01, None)
-    loss_dense, grads_dense = loss_at(flat, X, *args)
-    loss_sparse, grads_sparse = loss_at(flat, sp.csr_matrix(X), *args)
-    assert loss_sparse == pytest.approx(loss_dense, rel=1e-12)
+    J_dense, grads_dense = loss_function(X, Y, layer_units, "tanh", out_activation, 0.01)
+    J_sparse, grads_sparse = loss_function(sp.csr_matrix(X), Y, layer_units, "tanh", out_activation, 0.01)
+    assert J_sparse(flat) == pytest.approx(J_dense(flat), rel=1e-12)
     np.testing.assert_allclose(grads_sparse, grads_dense, rtol=1e-12, atol=1e-15)
 
 
@@ -118,32 +147,3 @@ def test_softmax_jacobian_with_cross_entropy_gives_p_minus_y():
     numeric = np.array([(loss(z + h * e) - loss(z - h * e)) / (2 * h) for e in np.eye(5)])
     expected = ACTIVATIONS["softmax"](z.copy()[None, :])[0] - np.eye(5)[k]
     np.testing.assert_allclose(numeric, expected, rtol=1e-7, atol=1e-9)
-
-
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
-@pytest.mark.parametrize("output", ["multiclass", "multioutput-regression"])
-def test_backward_through_fixed_dropout_masks(activation, output):
-    """With the masks held fixed, the network is a function of its weights: check its gradient."""
-    X, Y, layer_units, out_activation = make_problem(output)
-    rng = np.random.RandomState(2)
-    flat = _network.init_params(layer_units, activation, rng) * 2.0
-    rates = [0.5, 0.0]  # the second hidden layer keeps all its units
-    masks = [None if p == 0 else (rng.random_sample((X.shape[0], n)) >= p) / (1 - p)
-             for p, n in zip(rates, layer_units[1:-1])]
-    assert 0 < (masks[0] == 0).mean() < 1
-
-    def loss_at_masked(w):
-        w = w.copy()
-        grads = np.empty_like(w)
-        loss = _network.loss_and_gradients(
-            X, Y, *_network.unpack(w, layer_units), *_network.unpack(grads, layer_units),
-            activation, out_activation, 0.01, None, None, masks,
-        )  # fmt: skip
-        return loss, grads
-
-    loss, grads = loss_at_masked(flat)
-    numeric = finite_difference_gradient(lambda w: loss_at_masked(w)[0], flat)
-    assert relative_error(grads, numeric) < 1e-6
-    # dropping units changes the loss: the masks are really applied
-    plain, _ = loss_at(flat, X, Y, layer_units, activation, out_activation, 0.01, None)
-    assert loss != pytest.approx(plain, rel=1e-6)

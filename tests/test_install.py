@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skscratch import _kernels
+from skscratch._engine import kernels as _kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(_kernels.__file__).parent
@@ -154,7 +154,8 @@ FIT = """
 import json, sys, warnings
 from sklearn.datasets import load_digits
 import skscratch
-from skscratch import MLPScratchClassifier, _kernels
+from skscratch import MLPScratchClassifier
+from skscratch._engine import kernels as _kernels
 X, y = load_digits(return_X_y=True)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # one epoch: it has not converged

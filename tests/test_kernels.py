@@ -20,8 +20,12 @@ import pytest
 from sklearn.datasets import load_digits
 
 from _weights import weights
-from skscratch import MLPScratchClassifier, MLPScratchRegressor, _kernels, _parallel
-from skscratch._optimizers import SGD, Adam, AdamW
+from skscratch import MLPScratchClassifier, MLPScratchRegressor
+from skscratch._engine import kernels as _kernels
+from skscratch._engine import parallel as _parallel
+from skscratch._engine.dispatch import update
+from skscratch.nn.network import Network
+from skscratch.nn.optimizers import SGD, Adam, AdamW
 
 ROOT = Path(__file__).resolve().parents[1]
 numba = pytest.importorskip("numba")  # without numba the kernels run as plain Python: tested below, apart
@@ -61,25 +65,28 @@ def test_each_optimizer_step_is_bit_identical(kernels, monkeypatch, name, schedu
     rng = np.random.RandomState(0)
     start = rng.normal(size=5003).astype(dtype)
     results = {}
-    for fused in (False, True):
-        kernels(fused)
+    for fused in (False, True, "whole vector"):  # NumPy in chunks, the kernel in chunks, NumPy's update_params
+        kernels(fused is True)
         params = start.copy()
         optimizer = OPTIMIZERS[name](params, **SCHEDULES[schedule])
         for step in range(6):
             grads = (rng.normal(size=params.size) * 10.0 ** rng.randint(-3, 3)).astype(dtype)
-            optimizer.update_params(params, grads)
+            if fused == "whole vector":
+                optimizer.update_params(params, grads)
+            else:
+                update(optimizer, params, grads)
             if step % 2:
                 optimizer.iteration_ends(time_step=100 * (step + 1))
                 if schedule == "adaptive":
                     optimizer.trigger_stopping("stalled", verbose=False)  # the rate / 5
         rng = np.random.RandomState(0)  # the same gradients for the other run
         rng.normal(size=5003)
-        results[fused] = (params, {k: v for k, v in vars(optimizer).items()
-                                  if isinstance(v, np.ndarray) and k != "_scratch"})
+        results[fused] = (params, {k: v for k, v in vars(optimizer).items() if isinstance(v, np.ndarray)})
     assert results[True][0].dtype == dtype
-    np.testing.assert_array_equal(results[True][0], results[False][0])
-    for key, array in results[False][1].items():  # the moments and velocities too
-        np.testing.assert_array_equal(results[True][1][key], array, err_msg=key)
+    for other in (True, "whole vector"):
+        np.testing.assert_array_equal(results[other][0], results[False][0])
+        for key, array in results[False][1].items():  # the moments and velocities too
+            np.testing.assert_array_equal(results[other][1][key], array, err_msg=key)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -95,7 +102,8 @@ def test_summing_the_threads_gradients_is_bit_identical(kernels, monkeypatch, dt
     outcome = {}
     for fused in (False, True):
         kernels(fused)
-        gradient = _parallel.ShardedGradient(params, layer_units, n_threads)
+        gradient = _parallel.ShardedGradient(params, n_threads,
+                                             lambda grads: Network.mlp(layer_units).bind(params, grads))
         gradient.rows[...] = rows
         penalty = gradient._sum_shards(l2, S)
         outcome[fused] = (gradient.grads.copy(), penalty)
@@ -172,7 +180,8 @@ def run_python(code, **env):
 FINGERPRINT = """
 import hashlib, warnings, numpy as np
 from sklearn.datasets import load_digits
-from skscratch import MLPScratchClassifier, _kernels
+from skscratch import MLPScratchClassifier
+from skscratch._engine import kernels as _kernels
 warnings.simplefilter("ignore")
 X, y = load_digits(return_X_y=True)
 clf = MLPScratchClassifier((3200,), solver="adamw", max_iter=3, random_state=0).fit((X / 16).astype(np.float32), y)

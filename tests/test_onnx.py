@@ -10,7 +10,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skscratch
 from skscratch import MLPScratchClassifier, MLPScratchRegressor
-from skscratch._activations import ACTIVATIONS
+from skscratch.nn.activations import ACTIVATIONS
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")

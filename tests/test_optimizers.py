@@ -8,15 +8,17 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
-from skscratch import MLPScratchClassifier, _network
-from skscratch._optimizers import SGD, Adam
+from skscratch import MLPScratchClassifier
+from skscratch.nn import network as _network
+from skscratch._engine.dispatch import update
+from skscratch.nn.optimizers import SGD, Adam
 
 
 
 @pytest.fixture(autouse=True, params=["numpy", "fused"])
 def steps(request, monkeypatch):
     """Every hand-computed step is checked twice: the NumPy code, and the fused kernel (any size)."""
-    from skscratch import _kernels
+    from skscratch._engine import kernels as _kernels
 
     monkeypatch.setattr(_kernels, "ENABLED", request.param == "fused")
     monkeypatch.setattr(_kernels, "MIN_PARAMS", 0)
@@ -28,12 +30,12 @@ def test_sgd_nesterov_two_steps_by_hand():
     opt = SGD(w, learning_rate_init=0.1, momentum=0.9, nesterov=True)
     # step 1: v = 0.9*0 - 0.1*[0.5, 0.25] = [-0.05, -0.025]
     #         w += 0.9*v - 0.1*g = [-0.045 - 0.05, -0.0225 - 0.025]
-    opt.update_params(w, np.array([0.5, 0.25]))
+    update(opt, w, np.array([0.5, 0.25]))
     np.testing.assert_allclose(opt.velocity, [-0.05, -0.025], rtol=1e-15)
     np.testing.assert_allclose(w, [0.905, -2.0475], rtol=1e-15)
     # step 2, g = [-1, 2]: v = 0.9*[-0.05, -0.025] - 0.1*[-1, 2] = [0.055, -0.2225]
     #         w += 0.9*v - 0.1*g = [0.0495 + 0.1, -0.20025 - 0.2]
-    opt.update_params(w, np.array([-1.0, 2.0]))
+    update(opt, w, np.array([-1.0, 2.0]))
     np.testing.assert_allclose(opt.velocity, [0.055, -0.2225], rtol=1e-14)
     np.testing.assert_allclose(w, [1.0545, -2.44775], rtol=1e-14)
 
@@ -41,9 +43,9 @@ def test_sgd_nesterov_two_steps_by_hand():
 def test_sgd_plain_momentum_two_steps_by_hand():
     w = np.array([1.0, -2.0])
     opt = SGD(w, learning_rate_init=0.1, momentum=0.9, nesterov=False)
-    opt.update_params(w, np.array([0.5, 0.25]))  # w += v = [-0.05, -0.025]
+    update(opt, w, np.array([0.5, 0.25]))  # w += v = [-0.05, -0.025]
     np.testing.assert_allclose(w, [0.95, -2.025], rtol=1e-15)
-    opt.update_params(w, np.array([-1.0, 2.0]))  # w += v = [0.055, -0.2225]
+    update(opt, w, np.array([-1.0, 2.0]))  # w += v = [0.055, -0.2225]
     np.testing.assert_allclose(w, [1.005, -2.2475], rtol=1e-14)
 
 
@@ -74,7 +76,7 @@ def test_adam_first_step_by_hand():
     # lr * g / (|g| + eps / sqrt(0.001)): almost exactly lr * sign(g)
     w = np.array([1.0, -2.0, 0.0])
     opt = Adam(w, learning_rate_init=0.01)
-    opt.update_params(w, np.array([0.5, -0.25, 0.0]))
+    update(opt, w, np.array([0.5, -0.25, 0.0]))
     expected = [1.0 - 0.01 * 0.5 / (0.5 + 1e-8 / math.sqrt(0.001)),
                 -2.0 + 0.01 * 0.25 / (0.25 + 1e-8 / math.sqrt(0.001)),
                 0.0]  # fmt: skip
@@ -86,7 +88,7 @@ def test_adam_three_steps_by_hand():
     w = np.array([1.0, -2.0])
     opt = Adam(w, learning_rate_init=0.01)
     for g in grads:
-        opt.update_params(w, g)
+        update(opt, w, g)
     assert opt.t == 3
     np.testing.assert_allclose(w, adam_by_hand([1.0, -2.0], grads), rtol=1e-13)
 
@@ -95,7 +97,7 @@ def test_float32_parameters_stay_float32():
     for opt_class in (SGD, Adam):
         w = np.ones(4, dtype=np.float32)
         opt = opt_class(w, 0.01)
-        opt.update_params(w, np.full(4, 0.5, dtype=np.float32))
+        update(opt, w, np.full(4, 0.5, dtype=np.float32))
         assert w.dtype == np.float32
 
 
@@ -107,24 +109,21 @@ def test_estimator_step_is_w_minus_lr_times_gradient():
     layer_units = [4, 5, 3]
     w0 = _network.init_params(layer_units, "relu", np.random.RandomState(0))
     grads = np.empty_like(w0)
-    coefs, intercepts = _network.unpack(w0.copy(), layer_units)
-    coef_grads, intercept_grads = _network.unpack(grads, layer_units)
     Y = np.eye(3, dtype=bool)[y]
-    _network.loss_and_gradients(X, Y, coefs, intercepts, coef_grads, intercept_grads,
-                                "relu", "softmax", 0.01)
+    _network.Network.mlp(layer_units, "relu").bind(w0.copy(), grads).loss_and_gradients(X, Y, alpha=0.01)
     clf.partial_fit(X, y, classes=[0, 1, 2])
     w1 = np.concatenate([a.ravel() for a in clf.coefs_ + clf.intercepts_])
     np.testing.assert_allclose(w1, w0 - 0.1 * grads, rtol=1e-12, atol=1e-15)
 
 
 def test_adamw_two_steps_by_hand():
-    from skscratch._optimizers import AdamW
+    from skscratch.nn.optimizers import AdamW
 
     grads = [np.array([0.5, -0.25, 0.1]), np.array([-1.0, 0.1, 0.2])]
     w = np.array([1.0, -2.0, 0.5])
     opt = AdamW(w, learning_rate_init=0.01, weight_decay=0.1, decay=slice(0, 2))  # the last entry is a bias
     for g in grads:
-        opt.update_params(w, g)
+        update(opt, w, g)
     # by hand: decay the first two entries by (1 - 0.01 * 0.1) before each Adam step
     expected, m, v = [1.0, -2.0, 0.5], [0.0] * 3, [0.0] * 3
     for t, g in enumerate(grads, start=1):
@@ -191,7 +190,7 @@ def test_adam_step_uses_the_scheduled_rate():
     opt.iteration_ends(time_step=3)  # rate = 0.04 / (3 + 1) ** 0.5 = 0.02
     assert opt.rate == pytest.approx(0.02, rel=1e-15)
     g = np.array([0.5, -0.25])
-    opt.update_params(w, g)
+    update(opt, w, g)
     np.testing.assert_allclose(w, adam_by_hand([1.0, -2.0], [g], lr=0.02), rtol=1e-13)
 
 

@@ -5,7 +5,8 @@ import pytest
 from sklearn.neural_network import MLPClassifier
 
 from _weights import weights
-from skscratch import MLPScratchClassifier, _parallel
+from skscratch import MLPScratchClassifier
+from skscratch._engine import parallel as _parallel
 
 
 @pytest.fixture
@@ -22,9 +23,9 @@ def thread_counts(monkeypatch):
     counts = []
     original = _parallel.ShardedGradient.__init__
 
-    def spy(self, params, layer_units, n_threads):
+    def spy(self, params, n_threads, network_for):
         counts.append(n_threads)
-        original(self, params, layer_units, n_threads)
+        original(self, params, n_threads, network_for)
 
     monkeypatch.setattr(_parallel.ShardedGradient, "__init__", spy)
     return counts

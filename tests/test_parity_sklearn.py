@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from skscratch import MLPScratchClassifier
+from skscratch import MLPScratchClassifier, MLPScratchRegressor
 
 SOLVERS = {
     "sgd-nesterov": dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.05),
@@ -53,15 +53,20 @@ def test_five_epochs_from_sklearn_weights(solver, activation, n_classes):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
-def test_same_seed_same_model_as_sklearn(solver):
+@pytest.mark.parametrize("Estimator", [MLPScratchClassifier, MLPScratchRegressor])
+def test_same_seed_same_model_as_sklearn(Estimator, solver):
     """Same random_state: the same initial weights, shuffles and final model."""
-    X, y = digits(10)
+    classifier = Estimator is MLPScratchClassifier
+    X, y = digits(10) if classifier else regression_data(1)
     params = dict(hidden_layer_sizes=(32,), solver=solver, max_iter=15, random_state=3)
-    ours = MLPScratchClassifier(**params).fit(X, y)
-    reference = MLPClassifier(**params).fit(X, y)
+    ours = Estimator(**params).fit(X, y)
+    reference = (MLPClassifier if classifier else MLPRegressor)(**params).fit(X, y)
     for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)
-    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), rtol=0, atol=1e-8)
+    if classifier:
+        np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), rtol=0, atol=1e-8)
+    else:
+        np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=0, atol=1e-10)
     assert ours.n_iter_ == reference.n_iter_
 
 
@@ -92,10 +97,6 @@ def regression_data(n_outputs):
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("target", ["single", "multi", "poisson"])
 def test_regressor_five_epochs_from_sklearn_weights(solver, activation, target):
-    from sklearn.neural_network import MLPRegressor
-
-    from skscratch import MLPScratchRegressor
-
     X, y = regression_data(3 if target == "multi" else 1)
     loss = "squared_error"
     if target == "poisson":

@@ -1,5 +1,6 @@
 """partial_fit, warm_start, early stopping, dtypes, input kinds, verbosity,
-convergence warnings and bit-for-bit parity with scikit-learn's MLPClassifier."""
+convergence warnings and bit-for-bit parity with scikit-learn's MLPClassifier;
+where the regressor shares a topic, its test is parametrized over both estimators."""
 
 import re
 
@@ -12,23 +13,35 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from _weights import assert_same_weights, weights
-from skscratch import MLPScratchClassifier
+from skscratch import MLPScratchClassifier, MLPScratchRegressor
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def target(Estimator, y):
+    """y for the classifier; for the regressor, the labels as a real target in [0, 1]."""
+    return y if Estimator is MLPScratchClassifier else y / y.max()
+
+
+def first_call(Estimator, y):
+    """The arguments of a first partial_fit besides X and y: the classes, for the classifier."""
+    return {"classes": np.unique(y)} if Estimator is MLPScratchClassifier else {}
 
 
 # ----------------------------------------------------------------------
 # partial_fit
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_partial_fit_equals_fit(digits01, solver):
+@pytest.mark.parametrize("Estimator, solver", [(MLPScratchClassifier, "adam"), (MLPScratchClassifier, "sgd"),
+                                               (MLPScratchRegressor, "sgd")])
+def test_partial_fit_equals_fit(digits01, Estimator, solver):
     X, y = digits01
+    y = target(Estimator, y)
     params = dict(hidden_layer_sizes=(16,), solver=solver, shuffle=False, random_state=0)
-    incremental = MLPScratchClassifier(**params)
+    incremental = Estimator(**params)
     for i in range(20):
-        incremental.partial_fit(X, y, classes=np.unique(y) if i == 0 else None)
-    batch = MLPScratchClassifier(max_iter=20, tol=0, n_iter_no_change=1000, **params)
+        incremental.partial_fit(X, y, **(first_call(Estimator, y) if i == 0 else {}))
+    batch = Estimator(max_iter=20, tol=0, n_iter_no_change=1000, **params)
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
         batch.fit(X, y)
 
@@ -89,16 +102,18 @@ def test_warm_start_with_different_classes_raises(iris):
 
 
 @ignore_convergence
-def test_warm_start_continues_from_previous_weights(digits01):
+@pytest.mark.parametrize("Estimator", [MLPScratchClassifier, MLPScratchRegressor])
+def test_warm_start_continues_from_previous_weights(digits01, Estimator):
     X, y = digits01
+    y = target(Estimator, y)
     params = dict(
         hidden_layer_sizes=(16,), solver="sgd", momentum=0, learning_rate_init=0.1,
         shuffle=False, random_state=0,
     )  # fmt: skip
-    warm = MLPScratchClassifier(warm_start=True, max_iter=3, **params).fit(X, y)
+    warm = Estimator(warm_start=True, max_iter=3, **params).fit(X, y)
     after_3 = [w.copy() for w in weights(warm)]
     warm.set_params(max_iter=2).fit(X, y)
-    straight = MLPScratchClassifier(max_iter=5, **params).fit(X, y)
+    straight = Estimator(max_iter=5, **params).fit(X, y)
 
     assert_same_weights(warm, straight)
     assert warm.loss_curve_ == straight.loss_curve_
@@ -107,7 +122,7 @@ def test_warm_start_continues_from_previous_weights(digits01):
     # the second fit did train
     assert any(not np.array_equal(w, w3) for w, w3 in zip(weights(warm), after_3, strict=True))
     # without warm_start the second fit starts afresh instead
-    cold = MLPScratchClassifier(max_iter=3, **params).fit(X, y)
+    cold = Estimator(max_iter=3, **params).fit(X, y)
     cold.set_params(max_iter=2).fit(X, y)
     assert not np.array_equal(cold.coefs_[0], straight.coefs_[0])
 
@@ -203,19 +218,24 @@ def test_early_stopping_restores_best_epoch_weights(early_stopped, digits01):
     "in_dtype, expected",
     [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64), (np.int32, np.float64)],
 )
-def test_dtypes(iris, solver, in_dtype, expected):
+@pytest.mark.parametrize("Estimator", [MLPScratchClassifier, MLPScratchRegressor])
+def test_dtypes(iris, Estimator, solver, in_dtype, expected):
     X, y = iris
     X = (X * 10).astype(in_dtype)
-    clf = MLPScratchClassifier((5,), solver=solver, max_iter=5, random_state=0).fit(X, y)
-    for w in weights(clf):
+    y = target(Estimator, y)
+    model = Estimator(hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0).fit(X, y)
+    for w in weights(model):
         assert w.dtype == expected
-    assert clf.predict_proba(X).dtype == expected
-    assert clf.predict_log_proba(X).dtype == expected
-    assert np.isfinite(clf.predict_proba(X)).all()
+    if Estimator is MLPScratchClassifier:
+        outputs = [model.predict_proba(X), model.predict_log_proba(X)]
+    else:
+        outputs = [model.predict(X)]
+    assert all(output.dtype == expected for output in outputs)
+    assert np.isfinite(outputs[0]).all()
     # a float32 network stays float32 when it keeps learning from float64 input
     if solver == "adam":
-        clf.partial_fit(X.astype(np.float64), y)
-        for w in weights(clf):
+        model.partial_fit(X.astype(np.float64), y)
+        for w in weights(model):
             assert w.dtype == expected
 
 

@@ -26,9 +26,11 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
 import skscratch
 from _weights import assert_same_weights
-from skscratch import MLPScratchClassifier, MLPScratchRegressor, _metadata, _optimizers
-from skscratch._integrity import DIGEST, SIGNATURE, array_sha256
-from skscratch._persistence import METADATA
+from skscratch import MLPScratchClassifier, MLPScratchRegressor
+from skscratch.io import metadata as _metadata
+from skscratch.nn import optimizers as _optimizers
+from skscratch.io.integrity import DIGEST, SIGNATURE, array_sha256
+from skscratch.io.persistence import METADATA
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_fuzz_load as fuzzer  # noqa: E402  (forging files as an attacker would; the fuzz)
@@ -674,7 +676,7 @@ def test_load_refuses_crafted_pipeline_files(saved_pipelines, tmp_path, case):
 
 def test_every_scaler_parameter_has_a_declared_rule():
     """A scikit-learn with a new parameter fails here, not in a user's save."""
-    from skscratch._pipeline_format import SCALERS
+    from skscratch.io.pipeline_format import SCALERS
 
     for name, schema in SCALERS.items():
         installed = set(schema.cls._get_param_names())
@@ -1223,7 +1225,7 @@ def test_skops_loads_trusting_only_our_class(Estimator, kind):
     X, y = case_data(kind)
     model, twin = (fitted(Estimator, X, y, solver="adamw", dropout=0.1) for _ in range(2))
     data = sio.dumps(model)
-    assert sio.get_untrusted_types(data=data) == [f"skscratch._mlp.{Estimator.__name__}"]
+    assert sio.get_untrusted_types(data=data) == [f"skscratch.{Estimator.__name__}"]
     loaded = sio.loads(data, trusted=[Estimator])
     np.testing.assert_array_equal(outputs(loaded, X), outputs(model, X))
     loaded.partial_fit(X, y)

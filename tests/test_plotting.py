@@ -78,11 +78,17 @@ def test_prediction_grid_marks_mistakes(clf, digits):
 
 def test_hidden_units_show_first_layer_weights(clf):
     display = HiddenUnitsDisplay.from_estimator(clf, n_units=10)
-    assert len(display.images_) == 10 and len(display.figure_.axes) == 12  # a 3 x 4 grid
+    assert len(display.images_) == 10 and len(display.figure_.axes) == 13  # a 3 x 4 grid and the color bar
     for j, image in enumerate(display.images_):
         np.testing.assert_array_equal(image.get_array(), clf.coefs_[0][:, j].reshape(8, 8))
     low, high = display.images_[0].get_clim()
     assert low == -high == -np.abs(clf.coefs_[0][:, :10]).max()
+    # the color bar says what the colors mean, ticked at the scale's ends and 0
+    bar = display.colorbar_
+    assert bar.ax.get_xlabel() == "weight: negative (blue) … positive (red)"
+    display.figure_.canvas.draw()
+    np.testing.assert_allclose(bar.ax.get_xticks(), [low, 0, high])
+    assert [t.get_text() for t in bar.ax.get_xticklabels()] == [f"{low:+.2g}", "0", f"{high:+.2g}"]
 
 
 def test_non_square_inputs_need_an_image_shape(digits):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from skscratch._activations import ACTIVATIONS
-from skscratch._losses import LOSSES
+from skscratch.nn.activations import ACTIVATIONS
+from skscratch.nn.losses import LOSSES
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +50,7 @@ def test_log_losses_are_finite_and_exact_at_p_0_and_1():
 
 
 def test_network_loss_is_the_weighted_mean_plus_penalty():
-    from skscratch import _network
+    from skscratch.nn import network as _network
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(6, 4))
@@ -59,8 +59,7 @@ def test_network_loss_is_the_weighted_mean_plus_penalty():
     units = [4, 5, 3]
     flat = _network.init_params(units, "tanh", rng)
     coefs, intercepts = _network.unpack(flat, units)
-    grads = _network.unpack(np.empty_like(flat), units)
-    loss = _network.loss_and_gradients(X, Y, coefs, intercepts, *grads, "tanh", "softmax", 0.1, w)
+    loss = _network.Network.mlp(units, "tanh").bind(flat).loss_and_gradients(X, Y, w, alpha=0.1)
     Z = np.tanh(X @ coefs[0] + intercepts[0]) @ coefs[1] + intercepts[1]
     P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
     per_sample = -np.log(P[Y])

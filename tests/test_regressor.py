@@ -1,17 +1,20 @@
-"""MLPScratchRegressor: behaviour beyond the estimator checks and the maths tests."""
+"""MLPScratchRegressor: behaviour beyond the estimator checks and the maths tests.
+
+Topics it shares with the classifier are tests parametrized over both estimators: dtypes,
+partial_fit and warm_start (test_partial_fit_warm_start.py), the same model as scikit-learn's
+for the same seed (test_parity_sklearn.py), bad targets and divergence (test_bad_input.py).
+"""
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
-from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler, scale
 
-from _weights import weights
+from _weights import assert_same_weights
 from skscratch import MLPScratchRegressor
 
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -81,56 +84,6 @@ def test_early_stopping_scores_r2(noisy_regression):
     assert -1 < reg.best_validation_score_ <= 1  # an R^2, not an accuracy
 
 
-@ignore_convergence
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_float32_and_float64(noisy_regression, dtype):
-    X, y = noisy_regression
-    reg = MLPScratchRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0).fit(X.astype(dtype), y)
-    assert all(W.dtype == dtype for W in weights(reg))
-    assert reg.predict(X.astype(dtype)).dtype == dtype
-
-
-@ignore_convergence
-def test_warm_start_and_partial_fit(noisy_regression):
-    X, y = noisy_regression
-    params = dict(hidden_layer_sizes=(8,), solver="sgd", momentum=0.0, shuffle=False,
-                  learning_rate_init=0.01, random_state=0)
-    straight = MLPScratchRegressor(max_iter=6, tol=0, n_iter_no_change=100, **params).fit(X, y)
-    warm = MLPScratchRegressor(max_iter=3, tol=0, n_iter_no_change=100, warm_start=True, **params).fit(X, y)
-    warm.fit(X, y)
-    incremental = MLPScratchRegressor(**params)
-    for _ in range(6):
-        incremental.partial_fit(X, y)
-    for a, b, c in zip(weights(straight), weights(warm), weights(incremental), strict=True):
-        assert np.array_equal(a, b) and np.array_equal(a, c)
-    assert not hasattr(MLPScratchRegressor(solver="lbfgs"), "partial_fit")
-
-
-@ignore_convergence
-def test_same_seed_same_model_as_sklearn(noisy_regression):
-    X, y = noisy_regression
-    for solver in ("adam", "sgd"):
-        params = dict(hidden_layer_sizes=(16,), solver=solver, max_iter=20, random_state=3)
-        ours, theirs = MLPScratchRegressor(**params).fit(X, y), MLPRegressor(**params).fit(X, y)
-        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=0, atol=1e-10)
-
-
-@pytest.mark.parametrize(
-    "bad_y, message",
-    [
-        (lambda y: np.where(np.arange(len(y)) == 3, np.nan, y), "NaN"),
-        (lambda y: np.where(np.arange(len(y)) == 3, np.inf, y), "infinity"),
-        (lambda y: np.array(["a"] * len(y)), "could not convert|numeric"),
-        (lambda y: np.array([str(v) for v in y], dtype=object).astype("U20"), "numeric"),
-    ],
-    ids=["nan", "inf", "object-strings", "unicode-strings"],
-)
-def test_bad_targets_raise_clear_errors(noisy_regression, bad_y, message):
-    X, y = noisy_regression
-    with pytest.raises(ValueError, match=message):
-        MLPScratchRegressor(max_iter=2).fit(X, bad_y(y))
-
-
 def test_poisson_needs_non_negative_targets(noisy_regression):
     X, y = noisy_regression
     with pytest.raises(ValueError, match="poisson.*y >= 0"):
@@ -164,14 +117,4 @@ def test_joblib_round_trip_and_resumed_partial_fit(noisy_regression, tmp_path):
     assert resumed.predict(X).tobytes() == joblib.load(tmp_path / "reg.joblib").predict(X).tobytes()
     for _ in range(2):
         resumed.partial_fit(X, y)
-    for a, b in zip(weights(straight), weights(resumed), strict=True):
-        assert np.array_equal(a, b)
-
-
-def test_divergence_warns_and_keeps_finite_weights(noisy_regression):
-    X, y = noisy_regression
-    reg = MLPScratchRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=10.0, max_iter=20, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="diverged"):
-        reg.fit(X, y * 100)
-    assert all(np.isfinite(W).all() for W in weights(reg))
-    assert np.isfinite(reg.predict(X)).all()
+    assert_same_weights(straight, resumed)
