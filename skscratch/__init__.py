@@ -63,18 +63,19 @@ class _MovedModules:
 
     @staticmethod
     def create_module(spec):
-        from importlib import import_module
-
-        return import_module(f"{__name__}.{_MOVED[spec.name.rpartition('.')[2]]}")
+        return None  # a placeholder: exec_module puts the real module in its place
 
     @staticmethod
     def exec_module(module):
-        pass  # imported already, under its own name
+        """``sys.modules`` under the old name gets the module itself, left as it is (its name, its spec)."""
+        from importlib import import_module
+
+        sys.modules[module.__name__] = import_module(f"{__name__}.{_MOVED[module.__name__.rpartition('.')[2]]}")
 
 
-if not any(finder is _MovedModules or getattr(finder, "__qualname__", "") == "_MovedModules"
+if not any(getattr(finder, "__module__", None) == __name__ and getattr(finder, "__qualname__", "") == "_MovedModules"
            for finder in sys.meta_path):
-    sys.meta_path.append(_MovedModules)
+    sys.meta_path.insert(0, _MovedModules)  # before the path: a stale _mlp.py left by an old install loses
 
 
 def __getattr__(name):

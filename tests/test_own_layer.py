@@ -6,6 +6,7 @@ pickles and trains on, and the safe format and ONNX refuse it in words; a
 network without one is bit for bit as before (tests/test_pinned_results.py).
 """
 
+import copy
 import io
 import pickle
 import sys
@@ -130,7 +131,8 @@ def test_a_coefs_array_assigned_by_hand_is_used(digits):
 def test_the_safe_format_and_onnx_refuse_it_in_words(digits, tmp_path):
     X_train, _, y_train, _ = digits
     clf = quiet_fit(MLPScratchClassifier((8, Residual(8)), max_iter=2, random_state=0), X_train, y_train)
-    with pytest.raises(ValueError, match=r"Cannot save hidden_layer_sizes=.*stores data, not code.*joblib"):
+    with pytest.raises(ValueError, match=r"layer of your own, Residual\(n=8\), in the safe format, which stores data, "
+                                         r"not code.*joblib"):
         skscratch.save(clf, tmp_path / "model.npz")
     assert not (tmp_path / "model.npz").exists()
     pytest.importorskip("skl2onnx")
@@ -182,3 +184,51 @@ def test_an_input_layer_of_ones_own(digits):
     clf = quiet_fit(MLPScratchClassifier((Residual(64), 32), max_iter=40, random_state=0), X_train, y_train)
     assert type(clf._network().layers[0]).__name__ == "Residual"
     assert clf.score(X_test, y_test) > 0.9
+
+
+def test_a_dense_layer_of_ones_own_is_not_taken_for_one_of_the_mlps(digits):
+    """nn.Dense(16, 16) among the sizes is the user's: coefs_ are still the MLP's own Dense layers."""
+    X_train, X_test, y_train, y_test = digits
+    clf = quiet_fit(MLPScratchClassifier((16, nn.Dense(16, 16), 16), max_iter=80, random_state=0), X_train, y_train)
+    assert [W.shape for W in clf.coefs_] == [(64, 16), (16, 16), (16, 10)]
+    assert len(clf._network().dense) == 3 and len(clf._network().layers) == 6  # Dense ReLU [Dense] Dense ReLU Dense
+    assert clf.score(X_test, y_test) > 0.9
+    assert check_gradients(MLPScratchClassifier((4, nn.Dense(4, 4)), random_state=0), X_train[:30],
+                           y_train[:30]).max_relative_error < 1e-5
+
+
+def test_the_safe_format_refuses_a_fitted_layer_whatever_the_parameters_say_now(digits, tmp_path):
+    X_train, _, y_train, _ = digits
+    clf = quiet_fit(MLPScratchClassifier((8, Residual(8)), max_iter=2, random_state=0), X_train, y_train)
+    clf.set_params(hidden_layer_sizes=(8,))  # the fitted network still holds the block
+    with pytest.raises(ValueError, match=r"layer of your own, Residual\(n=8\), in the safe format"):
+        skscratch.save(clf, tmp_path / "model.npz")
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_coefs_assigned_by_hand_survive_a_pickle(digits):
+    X_train, X_test, y_train, _ = digits
+    clf = quiet_fit(MLPScratchClassifier((8, Residual(8)), max_iter=3, random_state=0), X_train, y_train)
+    clf.coefs_[1] = np.zeros_like(clf.coefs_[1])
+    clf.intercepts_[1] = np.zeros_like(clf.intercepts_[1])
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(loaded.predict_proba(X_test), 0.1)
+
+
+def test_an_activation_layer_of_ones_own_keeps_its_attributes(digits):
+    class Scaled(nn.Elementwise):
+        def __init__(self, factor):
+            super().__init__("tanh")
+            self.factor = factor
+
+        def forward(self, Z):
+            return super().forward(Z * self.factor)
+
+        def backward(self, delta):
+            return super().backward(delta) * self.factor
+
+    X_train, _, y_train, _ = digits
+    check = check_gradients(MLPScratchClassifier((6, Scaled(2.0)), random_state=0), X_train[:30], y_train[:30])
+    assert check.max_relative_error < 1e-5
+    copied = copy.deepcopy(nn.Network([nn.Dense(3, 3), Scaled(2.0)]))  # (pickle needs the class in a module)
+    assert copied.layers[1].factor == 2.0 and copied.layers[1].forward(np.ones((1, 3))) == pytest.approx(np.tanh(2))

@@ -23,7 +23,6 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from .._engine import array_api as seam
 from ..nn.dropout import dropout_masks
 from ..nn.gradcheck import checked_entries, finite_difference_check
-from ..nn.layers import Dense
 from .mlp import MLPScratchClassifier, MLPScratchRegressor
 
 # check_gradients' own arguments, checked as scikit-learn checks a function's (InvalidParameterError);
@@ -281,8 +280,7 @@ def gradients(estimator, X, y, sample_weight=None):
         raise ValueError(f"the loss or its gradient is not finite at these weights (loss {float(loss)!r}): the "
                          "network overflows on X. Scale X (a StandardScaler), or use weights that did not diverge")
     bound = model._network_of(model._layer_units()).bind(model._get_flat_params(), grads)
-    dense = [layer for layer in bound.layers if isinstance(layer, Dense)]
-    return Gradients(float(loss), [layer.dW for layer in dense], [layer.db for layer in dense])
+    return Gradients(float(loss), [layer.dW for layer in bound.dense], [layer.db for layer in bound.dense])
 
 
 def _validate(caller, estimator, X, y, sample_weight, **arguments):
@@ -335,13 +333,12 @@ def _locate(i, network):
     """``(layer, kind, index)`` of entry i of the flat parameter vector: for a Dense layer, its number
     (1 = the first) and "weight" or "bias"; for a layer of the user's, its place in ``network.layers``
     and the parameter's name."""
-    dense = [layer for layer in network.layers if isinstance(layer, Dense)]
     for layer, name, shape in network._parameters():
         size = int(np.prod(shape))
         if i < size:
             index = tuple(int(v) for v in np.unravel_index(i, shape))
-            if isinstance(layer, Dense):
-                return dense.index(layer) + 1, "weight" if name == "W" else "bias", index
+            if any(layer is d for d in network.dense):  # the MLP's own (not a user's Dense among them)
+                return [id(d) for d in network.dense].index(id(layer)) + 1, "weight" if name == "W" else "bias", index
             return network.layers.index(layer), name, index
         i -= size
     raise IndexError(i)

@@ -19,7 +19,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._engine import array_api as seam
 from ..nn.activations import activation_fault
-from ..nn.layers import Dense
 from ..nn.losses import LOSSES
 
 # a training loss this many times the fresh network's is a blow-up
@@ -84,11 +83,11 @@ def raise_non_finite(model, loss, X, Y, sample_weight, params):
             "Fit with warm_start=False to start from fresh weights."
         )
     network = model._network_of(model._layer_units()).bind(params)
-    dense = [layer for layer in network.layers if isinstance(layer, Dense)]
-    coefs, intercepts = [layer.W for layer in dense], [layer.b for layer in dense]
+    coefs, intercepts = [layer.W for layer in network.dense], [layer.b for layer in network.dense]
     dtype = params.dtype.name
     loss_of = LOSSES[model.out_activation_]
     with np.errstate(all="ignore"):
+        network.set_training(False)
         Z = network.forward(X)
         losses = loss_of(Y, Z)
         # which side overflows the loss: the network's output, or the targets?

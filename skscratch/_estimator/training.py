@@ -198,6 +198,7 @@ class StochasticTraining:
                         break
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+            self.stopping.save(model)  # (the press may have come between an epoch's count and its save)
         except Exception:  # raised mid-epoch (a user's activation or callback): back to the epoch's start
             if not bool(self.xp.all(self.params == self.last_good)):
                 seam.copy_into(self.xp, self.params, self.last_good)

@@ -71,7 +71,7 @@ class NetworkWeights:
         xp = seam.array_namespace(flat)
         self._flat_params = flat
         if self._layers_fitted():  # the Dense layers' views, wherever the user's layers put them
-            dense = [layer for layer in self._network_of(layer_units).bind(flat).layers if isinstance(layer, Dense)]
+            dense = self._network_of(layer_units).bind(flat, flat).dense  # (no gradient: flat stands in)
             self.coefs_, self.intercepts_ = [layer.W for layer in dense], [layer.b for layer in dense]
         else:  # every W, then every b (scikit-learn's order)
             self.coefs_, self.intercepts_ = _network.unpack(flat, layer_units, xp)
@@ -162,6 +162,8 @@ class NetworkWeights:
 
     def __getstate__(self):
         """Plain data to pickle: no flat vector (the views hold it), the optimizer as a dict, a version stamp."""
+        if self._layers_fitted() and hasattr(self, "coefs_"):
+            self._get_flat_params()  # arrays assigned to coefs_ by hand: into the vector, which is kept
         # a copy: on Python >= 3.11 BaseEstimator returns our own __dict__ itself
         state = dict(super().__getstate__())
         # coefs_ and intercepts_ hold the values; the vector is rebuilt on demand (but for the
@@ -224,9 +226,9 @@ class NetworkWeights:
         loss = network.loss_and_gradients(X, Y, sample_weight, self._l2 if alpha is None else alpha,
                                           normalizer, masks)
         if views:
-            coef_grads, intercept_grads = _network.unpack(flat, self._layer_units())
-            for out, computed in zip([*views[0], *views[1]], [*coef_grads, *intercept_grads], strict=True):
-                out[...] = computed
+            computed = [*(layer.dW for layer in network.dense), *(layer.db for layer in network.dense)]
+            for out, value in zip([*views[0], *views[1]], computed, strict=True):
+                out[...] = value
         return loss
 
     def _loss(self, X, Y, sample_weight):
@@ -267,7 +269,9 @@ class NetworkWeights:
         xp = seam.array_namespace(self.coefs_[0])
         if xp is not np and X.dtype != self.coefs_[0].dtype:  # (NumPy promotes; PyTorch refuses to mix)
             X = xp.astype(X, self.coefs_[0].dtype)
-        Z = self._network().forward(X)
+        network = self._network()
+        network.set_training(False)
+        Z = network.forward(X)
         if check_finite and not seam.all_finite(xp, Z):
             if not all(seam.all_finite(xp, a) for a in [*self.coefs_, *self.intercepts_]):
                 raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")

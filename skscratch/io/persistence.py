@@ -268,6 +268,11 @@ def _model_arrays(model):
         raise TypeError(f"skscratch.save saves skscratch estimators, and Pipelines of a scaler and one, not "
                         f"{type(model).__name__}.")
     check_is_fitted(model)
+    if model._layers_fitted():  # fitted with one, whatever hidden_layer_sizes says now
+        raise ValueError(
+            f"Cannot save a network with a layer of your own, {model._layers_fitted()[0][1]!r}, in the safe "
+            "format, which stores data, not code or objects. Save it with joblib, pickle or skops."
+        )
     model = _on_host(model)
     arrays = {}
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):

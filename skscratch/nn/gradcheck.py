@@ -164,7 +164,7 @@ def check_network_gradients(network, X, Y, sample_weight=None, *, alpha=0.0, eps
             loss_and_gradient, params.copy(), checked, eps, lambda i: _describe(network, i))
     finally:
         network.bind(*original)
-        network._train(False)
+        network.set_training(False)
     worst = int(np.argmax(errors))
     layer, name, index = _locate(network, int(checked[worst]))
     return NetworkGradientCheck(float(errors[worst]), layer, repr(network.layers[layer]), name, index,
@@ -317,7 +317,7 @@ def _fixed_dropout_masks(network, X, random_state):
     """One mask per Dropout layer (None at rate 0), drawn from ``random_state`` in one training forward pass."""
     if not any(isinstance(layer, Dropout) for layer in network.layers):
         return None
-    network._train(True)
+    network.set_training(True)
     masks, A = [], X
     for layer in network.layers:
         if isinstance(layer, Dropout):

@@ -265,11 +265,17 @@ class Elementwise(Layer):
             return f"Elementwise({self.activation!r})"
         return f"{type(self).__name__}()"  # ReLU() ...
 
+    cache = ("A", "Z")
+
     def __getstate__(self):  # the functions are found again from the activation
-        return {"activation": self.activation}
+        state = super().__getstate__()
+        for name in ("_f", "_times_slope", "_keeps_Z"):
+            state.pop(name, None)
+        return state
 
     def __setstate__(self, state):
-        Elementwise.__init__(self, state["activation"])
+        self.__dict__.update(state)
+        self._f, self._times_slope, self._keeps_Z = hidden(self.activation)
 
 
 class Dropout(Layer):

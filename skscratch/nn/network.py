@@ -85,8 +85,12 @@ class Network:
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"A network is a list of skscratch.nn.Layer; got {layer!r}")
+        if not layers:
+            raise ValueError("A network needs at least one layer.")
         self.layers, self.output = list(layers), output
-        self.layers[0].input_gradient = False  # its input is the data: nothing below needs dJ/dA
+        for i, layer in enumerate(self.layers):  # the first one's input is the data: nothing below needs dJ/dA
+            layer.input_gradient = i > 0
+        self.dense = [layer for layer in self.layers if type(layer) is Dense]  # the MLP's own, by mlp()
         self.params = self.grads = None
         self.xp = np
 
@@ -117,15 +121,18 @@ class Network:
         """
         glorot = 2.0 if isinstance(activation, str) and activation == "logistic" else 6.0
         rates = dropout or [0.0] * (len(layer_units) - 2)
-        layers = [copy.deepcopy(layer) for k, layer in inserted if k == 0]
+        layers, dense = [copy.deepcopy(layer) for k, layer in inserted if k == 0], []
         for l, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
-            layers.append(Dense(fan_in, fan_out, glorot))
+            dense.append(Dense(fan_in, fan_out, glorot))
+            layers.append(dense[-1])
             if l < len(layer_units) - 2:  # a hidden layer
                 layers.append(activation_layer(activation))
                 if rates[l]:
                     layers.append(Dropout(rates[l]))
                 layers += [copy.deepcopy(layer) for k, layer in inserted if k == l + 1]
-        return cls(layers, output)
+        network = cls(layers, output)
+        network.dense = dense  # its Dense layers (coefs_, intercepts_), not a user's Dense among them
+        return network
 
     def __repr__(self):
         return f"Network([{', '.join(map(repr, self.layers))}], output={self.output!r})"
@@ -170,13 +177,13 @@ class Network:
         if params.shape[0] != self.n_params:
             raise ValueError(f"{self!r} has {self.n_params} parameters; the vector has {params.shape[0]}")
         self.params, self.grads, self.penalised, self.xp = params, grads, [], xp
-        start = 0
+        start, n_penalised = 0, self.n_penalised
         for layer, name, shape in self._parameters():
             size = int(np.prod(shape))
             view, grad_view = (xp.reshape(v[start : start + size], shape) for v in (params, grads))
             setattr(layer, name, view)
             setattr(layer, "d" + name, grad_view)
-            if start < self.n_penalised:
+            if start < n_penalised:
                 self.penalised.append((view, grad_view))
             start += size
         for layer in self.layers:
@@ -220,12 +227,12 @@ class Network:
 
     def predict(self, X):
         """The output ``P = g(Z_L)``: probabilities, or the regression's predictions."""
-        self._train(False)
+        self.set_training(False)
         return ACTIVATIONS[self.output](self.forward(X), self.xp)
 
     def loss(self, X, Y, sample_weight=None, alpha=0.0):
         """The loss J on (X, Y): a forward pass alone, no dropout."""
-        self._train(False)
+        self.set_training(False)
         S = X.shape[0] if sample_weight is None else self.xp.sum(sample_weight)
         return float(self._objective(self.forward(X), Y, sample_weight, alpha, S))
 
@@ -255,7 +262,7 @@ class Network:
         loss : float
         """
         xp = self.xp
-        self._train(True, dropout_masks)
+        self.set_training(True, dropout_masks)
         # forward
         Z_out = self.forward(X)  # the logits: the loss is exact when written in them
         if normalizer is not None:
@@ -283,8 +290,12 @@ class Network:
         weighted_sum = xp.sum(losses) if sample_weight is None else seam.dot(xp, losses, sample_weight)
         return (weighted_sum + 0.5 * alpha * squared_norm) / S
 
-    def _train(self, training, dropout_masks=None):
-        """Set the layers' mode; hand each Dropout layer its mask for the coming pass."""
+    def set_training(self, training, dropout_masks=None):
+        """Set the layers' mode (``training``: dropout drops); hand each Dropout layer its mask, if given.
+
+        ``predict``, ``loss`` and ``loss_and_gradients`` set it themselves;
+        call it before ``forward`` alone.
+        """
         masks = iter(dropout_masks or ())
         for layer in self.layers:
             layer.training = training

@@ -227,7 +227,7 @@ class Adam(Optimizer):
         m *= b1
         m += (1 - b1) * g  # m = b1 m + (1 - b1) g
         v *= b2
-        v += (1 - b2) * g**2  # v = b2 v + (1 - b2) g^2
+        v += (1 - b2) * (g * g)  # v = b2 v + (1 - b2) g^2
         w -= lr * (m / (xp.sqrt(v) + eps))  # w = w - lr_t m / (sqrt(v) + eps)
 
 
