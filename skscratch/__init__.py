@@ -19,8 +19,11 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from ._estimator.mlp import MLPScratchClassifier, MLPScratchRegressor
     from ._estimator.gradcheck import check_gradients, gradients
     from .io.persistence import load, save, to_numpy
+    from ._estimator.tabular import TabularMLPClassifier, TabularMLPRegressor
+    from ._estimator.tabular_preprocessing import TabularPreprocessor
 
-__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "Activation", "check_gradients", "gradients", "load", "save",
+__all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "TabularMLPClassifier", "TabularMLPRegressor",
+           "TabularPreprocessor", "Activation", "check_gradients", "gradients", "load", "save",
            "to_numpy", "to_onnx", "__version__"]
 
 # The estimators and save/load are imported on first use (PEP 562), so that
@@ -29,7 +32,8 @@ __all__ = ["MLPScratchClassifier", "MLPScratchRegressor", "Activation", "check_g
 _LAZY = {"MLPScratchClassifier": "._estimator.mlp", "MLPScratchRegressor": "._estimator.mlp",
          "load": ".io.persistence", "save": ".io.persistence", "to_numpy": ".io.persistence",
          "check_gradients": "._estimator.gradcheck", "gradients": "._estimator.gradcheck",
-         "Activation": ".nn.activations"}
+         "Activation": ".nn.activations", "TabularMLPClassifier": "._estimator.tabular",
+         "TabularMLPRegressor": "._estimator.tabular", "TabularPreprocessor": "._estimator.tabular_preprocessing"}
 
 
 # Where the modules of 0.1.0, one flat package, went: pickles and joblib or skops files
@@ -131,6 +135,9 @@ def to_onnx(model: Any, X_sample: ArrayLike, *, target_opset: int | None = None)
     >>> bool((labels == clf.predict(X)).all())
     True
     """
+    from .io.tabular_format import refuse_onnx
+
+    refuse_onnx(model)  # a tabular MLP has no ONNX form: said before skl2onnx, which is optional, is needed
     from .io.onnx import to_onnx as convert  # skl2onnx is optional: imported on first use
 
     return convert(model, X_sample, target_opset=target_opset)

@@ -133,7 +133,7 @@ def test_help():
 QUICK_ACCURACY = {"plot_pipeline_gridsearch.py": 0.9, "plot_fashion_mnist_recipe.py": 0.8,
                   "plot_mnist_from_scratch.py": 0.8, "plot_what_hidden_units_learn.py": 0.75,
                   "plot_partial_fit_streaming.py": 0.9, "plot_fashion_mnist.py": 0.75,
-                  "dask_out_of_core.py": 0.7}
+                  "dask_out_of_core.py": 0.7, "plot_tabular_breast_cancer.py": 0.9}
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)

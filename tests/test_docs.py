@@ -60,7 +60,8 @@ def drawn(path):
 def test_gallery_and_api_pages(site):
     images = {p.name for p in (site / "_images").iterdir()}
     for example in ("plot_fashion_mnist", "plot_fashion_mnist_recipe", "plot_mnist_from_scratch",
-                    "plot_partial_fit_streaming", "plot_pipeline_gridsearch", "plot_what_hidden_units_learn"):
+                    "plot_partial_fit_streaming", "plot_pipeline_gridsearch", "plot_what_hidden_units_learn",
+                    "plot_tabular_breast_cancer"):
         assert f"sphx_glr_{example}_001.png" in images
         drawn(site / "_images" / f"sphx_glr_{example}_001.png")
     api = (site / "generated" / "skscratch.MLPScratchClassifier.html").read_text()

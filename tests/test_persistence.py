@@ -340,8 +340,9 @@ CRAFTED = {
     "array-listed-twice-over": (setter("arrays.coefs_0.sha256", "not a sha"), "arrays.coefs_0.sha256 is not 64 hex"),
     "array-missing-from-list": (setter("arrays.optimizer_m", DELETE), r"or lacks \['optimizer_m'\]"),
     # the header
-    "future-version": (setter("format_version", 4), "unknown format version 4; this skscratch .* reads versions 1, 2, "
-                                                    "3"),
+    "future-version": (setter("format_version", 5), "unknown format version 5; this skscratch .* reads versions 1, 2, "
+                                                    "3 of an MLPScratch model's file, and version 4 of a tabular"),
+    "tabular-version": (setter("format_version", 4), "unknown format version 4; .* version 4 of a tabular MLP's"),
     "version-of-other-layout": (setter("format_version", True), "unknown format version True"),
     "unknown-estimator": (setter("estimator", "os.system"), "unknown estimator 'os.system'"),
     "unknown-top-level-key": (setter("payload", [1]), r"unknown keys \['payload'\]"),

@@ -198,7 +198,8 @@ def _check_header(metadata, layout):
     found = metadata.get("format_version")
     if type(found) is not int or found not in READABLE_VERSIONS:
         raise ValueError(f"unknown format version {REPR.repr(found)}; this skscratch ({__version__}) "
-                         f"reads versions {', '.join(map(str, READABLE_VERSIONS))}")
+                         f"reads versions {', '.join(map(str, READABLE_VERSIONS))} of an MLPScratch model's "
+                         "file, and version 4 of a tabular MLP's")
     if (found == 1) != (layout == 1):
         raise ValueError(f"its metadata says format version {found}, its layout is version {layout} "
                          f"(versions 2 and 3 have a {DIGEST}, version 1 none)")

@@ -12,6 +12,7 @@ from ..nn.activations import Activation
 from .._engine.array_api import to_host
 from .._estimator.mlp import MLPScratchClassifier, MLPScratchRegressor
 from .persistence import to_numpy
+from .tabular_format import refuse_onnx
 
 try:
     import onnx
@@ -204,6 +205,7 @@ skl2onnx.update_registered_converter(
 
 def to_onnx(model, X_sample, *, target_opset=None):
     """The implementation of :func:`skscratch.to_onnx`."""
+    refuse_onnx(model)  # a tabular MLP: no ONNX form
     check_is_fitted(model)
     steps = model.steps if hasattr(model, "steps") else [(None, model)]
     for _, step in steps:

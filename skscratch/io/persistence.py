@@ -42,7 +42,11 @@ a Pipeline of a scaler and a network, adds the scaler: a ``pipeline`` entry
 in the metadata and its arrays as ``scaler_<attribute>`` members, covered by
 the digest and the signature as every member is. A bare network's file stays
 version 2, which older skscratch reads. Version 1 (no digest, no signature)
-still loads, with every other check.
+still loads, with every other check. Version 4 holds a TabularMLPClassifier
+or TabularMLPRegressor (``io.tabular_format``): its flat parameter vector
+``network_params``, its preprocessor's ``preprocessor_center_`` and
+``preprocessor_factor_`` (and a regressor's ``y_mean``, ``y_std``,
+``y_min``, ``y_max``), the rest in the metadata.
 
 Where the parts live: this module holds :func:`save` and :func:`load` and
 the order of their steps; ``io.npz_container`` reads and writes the zip of
@@ -50,6 +54,7 @@ the order of their steps; ``io.npz_container`` reads and writes the zip of
 metadata and holds its schema; ``io.strict_json`` encodes, parses and decodes
 the JSON; ``io.integrity`` makes and checks the digest and the signature;
 ``io.pipeline_format`` stores and checks a pipeline's scaler;
+``io.tabular_format`` stores and checks a tabular MLP and its preprocessing;
 ``io.file_access`` opens paths, descriptors and file objects, and writes
 atomically.
 """
@@ -77,6 +82,8 @@ from .npz_container import (MAX_NPY_HEADER, check_member_size, hash_members, npz
 from .pipeline_format import PREFIX as SCALER_PREFIX
 from .pipeline_format import rebuild_pipeline, split_pipeline
 from .strict_json import parse_json
+from .tabular_format import (TabularPlan, check_tabular_metadata, is_tabular, is_tabular_metadata, rebuild_tabular,
+                             refuse_tabular_pipeline, tabular_arrays)
 
 METADATA = "skscratch_metadata"
 MAX_METADATA_BYTES = 32 * 2**20  # a million epochs of history fit in this
@@ -126,10 +133,14 @@ def save(model: MLPScratchClassifier | MLPScratchRegressor | Pipeline,
 
     Parameters
     ----------
-    model : MLPScratchClassifier, MLPScratchRegressor or Pipeline
-        A fitted estimator, or a fitted Pipeline of a scaler and one (see
-        above). Parameters that are code or objects (a callable
-        ``scoring``) cannot be stored and raise a ValueError.
+    model : MLPScratchClassifier, MLPScratchRegressor, TabularMLPClassifier, TabularMLPRegressor or Pipeline
+        A fitted estimator, or a fitted Pipeline of a scaler and an
+        MLPScratch one (see above). Parameters that are code or objects (a
+        callable ``scoring``) cannot be stored and raise a ValueError. A
+        tabular MLP is stored with its preprocessing (format version 4);
+        a Pipeline holding one is refused (it preprocesses the table
+        itself), and so is a category level that is not a str, int, float
+        or bool.
     file : str, bytes, path-like or binary file object
         Where to write. A path is used as given: no suffix is added
         (:func:`numpy.savez` would add ``.npz``). A file object opened for
@@ -262,7 +273,11 @@ def to_numpy(estimator):
 def _model_arrays(model):
     """Every array of the file, the metadata (JSON as uint8) last."""
     pipeline, scaler_arrays = None, {}
+    if is_tabular(model):  # format version 4: io.tabular_format
+        arrays, text = tabular_arrays(model)
+        return {**arrays, METADATA: np.frombuffer(text, dtype=np.uint8)}
     if isinstance(model, Pipeline):
+        refuse_tabular_pipeline(model)
         model, pipeline, scaler_arrays = split_pipeline(model, tuple(ESTIMATORS.values()))
     if type(model) not in ESTIMATORS.values():
         raise TypeError(f"skscratch.save saves skscratch estimators, and Pipelines of a scaler and one, not "
@@ -334,7 +349,7 @@ def load(file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | Binar
 
     Returns
     -------
-    model : MLPScratchClassifier, MLPScratchRegressor or Pipeline
+    model : MLPScratchClassifier, MLPScratchRegressor, TabularMLPClassifier, TabularMLPRegressor or Pipeline
         What was saved: a network, or a Pipeline of its scaler and it,
         whose predictions are those of the saved model, to the bit. The
         scaler is checked as the rest of the file: its class and
@@ -406,7 +421,8 @@ def _load(source, key):
     members = zip_members(source)
     try:
         metadata, metadata_hash = _read_metadata(source, members)
-        plan = check_metadata(metadata, layout=2 if DIGEST in members else 1)
+        check = check_tabular_metadata if is_tabular_metadata(metadata) else check_metadata
+        plan = check(metadata, layout=2 if DIGEST in members else 1)
         _check_declared_sizes(members, plan)
     except ValueError:
         if key is not None:
@@ -469,6 +485,8 @@ def _finite(array, name):
 
 def _rebuild(plan, arrays):
     """The estimator the checked metadata and arrays describe."""
+    if isinstance(plan, TabularPlan):  # its arrays are all finite
+        return rebuild_tabular(plan, {name: _finite(array, name) for name, array in arrays.items()})
     model = plan.estimator(**plan.params)
     for key in FITTED:
         setattr(model, key, plan.fitted[key])

@@ -11,7 +11,9 @@ Read it in this order:
 - ``optimizers``: :class:`SGD`, :class:`Adam`, :class:`AdamW`, written as their equations;
 - ``gradcheck``: :func:`check_network_gradients`, the backward pass of a network (and of a layer
   of your own in it) against finite differences;
-- ``dropout``: the masks the estimators hash from the data.
+- ``dropout``: the masks the estimators hash from the data;
+- ``tabular``: the layers of a tabular MLP (RealMLP's recipe): :class:`TabularEmbedding`,
+  :class:`Scale`, :class:`NTDense`, :class:`ParametricActivation`.
 
 The estimators (``skscratch.MLPScratchClassifier`` ...) are built on it; this
 folder imports only NumPy (and the array-API seam, ``skscratch._engine.array_api``).
@@ -35,7 +37,8 @@ from .gradcheck import NetworkGradientCheck, check_network_gradients
 from .layers import ELU, GELU, Dense, Dropout, Elementwise, Identity, Layer, LeakyReLU, Logistic, ReLU, Tanh
 from .network import Network
 from .optimizers import SGD, Adam, AdamW
+from .tabular import NTDense, ParametricActivation, Scale, TabularEmbedding
 
 __all__ = ["Layer", "Dense", "Elementwise", "Identity", "Logistic", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU",
            "Dropout", "Network", "SGD", "Adam", "AdamW", "Activation", "check_network_gradients",
-           "NetworkGradientCheck"]
+           "NetworkGradientCheck", "TabularEmbedding", "Scale", "NTDense", "ParametricActivation"]
