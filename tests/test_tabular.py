@@ -437,13 +437,25 @@ def test_regressor_predictions_are_clipped_to_the_training_range(diabetes):
 
 
 def test_regressor_validation_score_is_minus_the_final_models_mse(diabetes):
+    """In standardised units (each target counts alike): the MSE over the training targets' variance."""
     X_train, y_train, X_val, y_val = diabetes
     model = small_regressor(dtype="float64").fit(X_train, y_train, X_val=X_val, y_val=y_val)
     scores = np.array(model.validation_scores_)
     assert model.best_validation_score_ == scores.max()
     assert model.best_epoch_ == np.flatnonzero(scores == scores.max())[-1] + 1
     mse = np.mean((model.predict(X_val) - y_val.to_numpy()) ** 2)
-    np.testing.assert_allclose(-model.best_validation_score_, mse, rtol=1e-12)
+    np.testing.assert_allclose(-model.best_validation_score_, mse / y_train.to_numpy().var(), rtol=1e-10)
+
+
+def test_regressor_picks_the_epoch_with_every_target_counted_alike(diabetes):
+    """Two targets in units 1000 times apart: the best epoch is the same as with both in one unit."""
+    X_train, y_train, X_val, y_val = diabetes
+    Y_train, Y_val = np.c_[y_train, y_train[::-1]], np.c_[y_val, y_val[::-1]]
+    scale = np.array([1.0, 1000.0])
+    same = small_regressor(dtype="float64").fit(X_train, Y_train, X_val=X_val, y_val=Y_val)
+    scaled = small_regressor(dtype="float64").fit(X_train, Y_train * scale, X_val=X_val, y_val=Y_val * scale)
+    assert scaled.best_epoch_ == same.best_epoch_
+    np.testing.assert_allclose(scaled.validation_scores_, same.validation_scores_, rtol=1e-6)
 
 
 def test_regressor_targets(diabetes):

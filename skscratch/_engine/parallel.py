@@ -23,6 +23,7 @@ This module imports NumPy, threadpoolctl and the standard library.
 
 import concurrent.futures
 import contextlib
+import contextvars
 import os
 import threading
 import warnings
@@ -221,7 +222,8 @@ def map_threads(function, items):
         return [function(items[0])]
     if _pool is None:  # one pool for the process; extra items just queue
         _pool = ThreadPoolExecutor(N_CORES, thread_name_prefix="skscratch")
-    futures = [_pool.submit(function, item) for item in items[1:]]
+    # each in a copy of this thread's context: NumPy's errstate (a context variable since NumPy 2) holds there too
+    futures = [_pool.submit(contextvars.copy_context().run, function, item) for item in items[1:]]
     try:
         first = function(items[0])
     finally:  # even on Ctrl-C: no thread may still write into the weights after we return

@@ -12,6 +12,7 @@ effect can be measured (``benchmarks/bench_tabular.py --ablation``).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -74,7 +75,7 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         "select_best_epoch": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
-        "one_hot_max_categories": [Interval(Integral, 1, None, closed="left")],
+        "one_hot_max_categories": [Interval(Integral, 0, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "numeric_scaling": [StrOptions({"robust", "standard"}), None],
         "smooth_clip": ["boolean"],
@@ -103,10 +104,20 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         -------
         self
         """
-        return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
+        except BaseException:  # a failed fit (bad input, Ctrl-C in the preprocessing) leaves the model as it was
+            kept = {k: v for k, v in vars(self).items() if k in ("_callback_fit_ctx", "_skl_callbacks_to_teardown")}
+            self.__dict__.clear()
+            self.__dict__.update(before, **kept)
+            raise
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
         sizes = self._hidden_sizes()
+        if (X_val is None) != (y_val is None) or (sample_weight_val is not None and X_val is None):
+            raise ValueError("X_val and y_val go together (and sample_weight_val with them): pass both, or "
+                             "neither.")
         random_state = check_random_state(self.random_state)
         preprocessor = TabularPreprocessor(
             categorical_features=self.categorical_features, one_hot_max_categories=self.one_hot_max_categories,
@@ -117,15 +128,12 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         y = self._check_targets(y, Xt.shape[0])
         sample_weight = self._sample_weights(y, sample_weight, Xt)
         Y = self._encode_targets(y, fitting=True, sample_weight=sample_weight)
-        if (X_val is None) != (y_val is None) or (sample_weight_val is not None and X_val is None):
-            raise ValueError("X_val and y_val go together (and sample_weight_val with them): pass both, or "
-                             "neither.")
         if X_val is not None:  # the user's validation rows: all of X trains
             Xv = preprocessor.transform(X_val)
             y_val = self._check_targets(y_val, Xv.shape[0], what="y_val")
             train, validation = (Xt, Y, sample_weight), (
                 Xv, self._encode_targets(y_val, fitting=False),
-                self._sample_weights(y_val, sample_weight_val, Xv, what="sample_weight_val"))
+                self._sample_weights(y_val, sample_weight_val, Xv, what="sample_weight_val", y_fit=y))
         else:
             train, validation = self._validation_rows(Xt, Y, y, sample_weight, random_state)
         X_train, Y_train, w_train = train
@@ -135,8 +143,8 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         for layer in network.layers:  # dropout masks: drawn from this fit's random state
             if isinstance(layer, Dropout):
                 layer.random_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
-        if self.data_init:
-            self._initialize_from_data(network, X_train, random_state)
+        if self.data_init:  # on the rows that count: a row of weight 0 is no row
+            self._initialize_from_data(network, X_train if w_train is None else X_train[w_train > 0], random_state)
         optimizer = AdamW(network.params, learning_rate_init=self.learning_rate_init, beta_1=self.beta_1,
                           beta_2=self.beta_2, epsilon=self.epsilon, weight_decay=self.weight_decay,
                           decay=slice(0, network.n_penalised))
@@ -149,14 +157,17 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
         self.n_features_in_ = preprocessor.n_features_in_
         if hasattr(preprocessor, "feature_names_in_"):
             self.feature_names_in_ = preprocessor.feature_names_in_
+        else:  # (a refit on an array after one on a DataFrame)
+            self.__dict__.pop("feature_names_in_", None)
         # predictions in float64, whatever the training dtype: the same row gets the same output in any batch
         self.network_ = _float64_copy(network)
         self.n_iter_ = len(training.rows)
         self._history = training.rows  # plain rows (pickles, skops and the safe format keep them): history_
         self.loss_curve_ = [row["train_loss"] for row in training.rows]
         self.validation_scores_ = [row["val_score"] for row in training.rows] if validation else None
-        self.best_validation_score_ = training.best_score if validation else None
         self.best_epoch_ = training.kept_epoch
+        self.best_validation_score_ = (self.validation_scores_[self.best_epoch_ - 1]
+                                       if validation and self.best_epoch_ else None)  # the kept epoch's
         if callbacks is not None:
             callbacks.end_fit(self.network_)
         return self
@@ -168,15 +179,19 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must hold positive integers, got {self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
-    def _sample_weights(self, y, sample_weight, Xt, what="sample_weight"):
+    def _sample_weights(self, y, sample_weight, Xt, what="sample_weight", y_fit=None):
         """The weight of each row (sample_weight times class_weight), checked; None if all equal."""
         class_weight = getattr(self, "class_weight", None)
         if sample_weight is None and class_weight is None:
             return None
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, Xt, dtype=np.float64, ensure_non_negative=True)
-        if class_weight is not None and what == "sample_weight":
-            per_class = compute_sample_weight(class_weight, y)
+        if class_weight is not None:
+            if y_fit is None:
+                per_class = compute_sample_weight(class_weight, y)
+            else:  # validation rows: each class weighs what it weighs in training (as in the automatic split)
+                classes, first = np.unique(y_fit, return_index=True)
+                per_class = compute_sample_weight(class_weight, y_fit)[first][np.searchsorted(classes, y)]
             sample_weight = per_class if sample_weight is None else sample_weight * per_class
         if sample_weight is None:
             return None
@@ -237,7 +252,12 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
 
     @staticmethod
     def _logits_of(network, Xt):
-        """The network's output layer for Xt, in chunks of rows, without dropout."""
+        """The network's output layer for Xt, in chunks of rows, without dropout.
+
+        The passes run on shallow copies of the layers (the same parameters,
+        caches of their own), so that threads may predict with one model at once.
+        """
+        network = Network([_shallow_copy(layer) for layer in network.layers], network.output)
         network.set_training(False)
         parts = [network.forward(Xt[i:i + PREDICT_CHUNK]) for i in range(0, Xt.shape[0], PREDICT_CHUNK)]
         return np.concatenate(parts, axis=0) if parts else network.forward(Xt)
@@ -245,7 +265,8 @@ class BaseTabularMLP(CallbackSupportMixin, BaseEstimator):
     def _logits(self, X):
         check_is_fitted(self)
         # the columns' count and names checked here first, so that a mismatch names this estimator
-        validate_data(self, X, reset=False, skip_check_array=True)
+        if _is_table(X):  # (anything else: the preprocessing says what is wrong, e.g. "Reshape your data")
+            validate_data(self, X, reset=False, skip_check_array=True)
         with warnings.catch_warnings():  # (said once, above, in this estimator's name)
             warnings.filterwarnings("ignore", message=".*TabularPreprocessor was fitted", category=UserWarning)
             Xt = self.preprocessor_.transform(X)
@@ -316,10 +337,28 @@ class _Callbacks:
                                           reconstruction_attributes=self._fitted(network))
 
 
+def _is_table(X):
+    """Whether X has rows and columns to check against fit's: a DataFrame, a 2-D array, a list of rows."""
+    if hasattr(X, "columns"):
+        return True
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return len(shape) == 2
+    return isinstance(X, (list, tuple)) and len(X) > 0 and isinstance(X[0], (list, tuple, np.ndarray))
+
+
+def _shallow_copy(layer):
+    """The layer with the same attributes (its parameters' views too), but a dict of its own for its caches.
+
+    (``copy.copy`` would go through ``Layer.__getstate__``, which leaves the views out.)
+    """
+    new = object.__new__(type(layer))
+    new.__dict__.update(layer.__dict__)
+    return new
+
+
 def _float64_copy(network):
     """A network of its own (layers copied, no caches) over a float64 copy of ``network``'s parameters."""
-    import copy
-
     layers = [copy.deepcopy(layer) for layer in network.layers]
     return Network(layers, network.output).bind(network.params.astype(np.float64))
 
@@ -478,7 +517,7 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
     As :class:`TabularMLPClassifier`, with Mish, a learning rate of 0.2,
     targets standardised for training, and predictions clipped to the range
     of the training targets. ``select_best_epoch`` picks the epoch with the
-    lowest validation RMSE (the highest R^2).
+    lowest validation mean squared error, the targets standardised.
 
     Parameters
     ----------
@@ -551,9 +590,19 @@ class TabularMLPRegressor(RegressorMixin, BaseTabularMLP):
         return P
 
     def _validation_score(self, Z, Y, sample_weight):
-        """Minus the mean squared error, in the targets' units (higher is better)."""
-        squared = ((self._decode(Z) - (Y * self._y_std + self._y_mean)) ** 2).mean(axis=1)
+        """Minus the mean squared error of the (clipped) predictions, in standardised units (higher is better).
+
+        Standardised, so that each target counts alike whatever its unit; for
+        one target, the same order of the epochs as the RMSE in its units.
+        """
+        standardised = (self._decode(Z) - self._y_mean) / self._y_std
+        squared = ((standardised - Y) ** 2).mean(axis=1)
         return -float(np.average(squared, weights=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def predict(self, X):
         """The predicted targets.

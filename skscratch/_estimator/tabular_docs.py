@@ -22,8 +22,9 @@ PARAMETERS = {
                               "learning rate (``skscratch.nn.Scale``)."),
     "ntk": ("bool", "The neural-tangent parametrisation of the Dense layers: ``Z = A W / sqrt(n_in) + b`` with W "
                     "at unit scale (``skscratch.nn.NTDense``). False: the standard one."),
-    "data_init": ("bool", "Start each Dense layer from the data: every unit rescaled to unit standard "
-                          "deviation on the training rows, its bias through a random mix of 5 of them."),
+    "data_init": ("bool", "Start each hidden Dense layer from the data: every unit rescaled to unit standard "
+                          "deviation on the training rows (of weight above 0), its bias through a random mix "
+                          "of 5 of them."),
     "max_iter": ("int", "Epochs. All of them run (the schedules depend on it)."),
     "batch_size": ("int", "Rows per minibatch."),
     "learning_rate_init": ("float", "The peak learning rate of Adam(W)."),
@@ -69,16 +70,19 @@ ATTRIBUTES_DOC = """    preprocessor_ : TabularPreprocessor
     network_ : skscratch.nn.Network
         The fitted network (its parameters in float64).
     n_iter_ : int
-        The epochs run: ``max_iter``, unless training diverged.
+        The epochs run: ``max_iter``, unless training diverged, a callback
+        stopped it, or Ctrl-C did.
     best_epoch_ : int
-        The epoch whose weights the model kept (1-based).
+        The epoch whose weights the model kept (counted from 1; 0: the
+        initial weights, kept when the first epoch diverged).
     loss_curve_ : list of float
         The training loss of each epoch (on the smoothed targets).
     validation_scores_ : list of float or None
         The validation score of each epoch: accuracy (classification) or
         minus the mean squared error (regression); None without validation.
     best_validation_score_ : float or None
-        The best of them (the one of ``best_epoch_``).
+        The validation score of ``best_epoch_``, the weights kept (the best
+        with ``select_best_epoch``); None without validation data.
     history_ : pandas.DataFrame
         One row per epoch: epoch, train_loss, val_score, learning_rate,
         elapsed_s.

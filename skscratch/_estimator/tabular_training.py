@@ -68,6 +68,7 @@ class TabularTraining:
         self.rows = []  # history_, one dict per epoch
         self.best_score, self.best_epoch, self.best_params = -np.inf, 0, None
         self.kept_epoch = None  # the epoch whose weights the model keeps (0: the initial ones)
+        self.done = 0  # whole epochs, their weights saved
 
     def _network_for(self, grads):
         """A network over the weights, its gradient into ``grads``: the model's own for the first thread,
@@ -125,21 +126,25 @@ class TabularTraining:
                 score = self._validation_score()
                 self._record(epoch, loss, score, time.perf_counter() - start)
                 if score is not None and score >= self.best_score:  # ties: the later epoch
-                    self.best_score, self.best_epoch = score, epoch
-                    self.best_params = self.network.params.copy()
+                    best = self.network.params.copy()  # (copied first: a Ctrl-C leaves no half-updated best)
+                    self.best_params, self.best_score, self.best_epoch = best, score, epoch
                 if epoch > 1:
                     self.kept[1] = (epoch - 1, last_good.copy())
                 last_good[...] = self.network.params  # (one C call: a Ctrl-C comes before or after it)
+                self.done = epoch  # last_good holds this epoch's weights
                 if self.callbacks is not None and self.callbacks.end_epoch(self.network):
                     break  # a callback asked to stop
         except KeyboardInterrupt:
-            self.network.params[...] = last_good  # not half an epoch
-            warnings.warn(f"Training interrupted by user after {len(self.rows)} epochs.", stacklevel=4)
+            self.network.params[...] = last_good  # not half an epoch: the last whole one
+            del self.rows[self.done:]  # (a row recorded for an epoch whose weights were not kept)
+            if self.best_epoch > self.done:
+                self.best_params = None
+            warnings.warn(f"Training interrupted by user after {self.done} epochs.", stacklevel=4)
         if self.best_params is not None and self.model.select_best_epoch:
             self.network.params[...] = self.best_params
             self.kept_epoch = self.best_epoch
         elif self.kept_epoch is None:  # the last whole epoch's weights
-            self.kept_epoch = len(self.rows)
+            self.kept_epoch = self.done
         for layer in self.dropouts:  # the rate as configured (the schedule ends at 0)
             layer.rate = self.model.dropout
         return self
@@ -167,7 +172,8 @@ class TabularTraining:
             if not np.isfinite(loss) or not np.isfinite(self.gradient.grads).all():
                 return np.nan
             # update
-            dispatch.update(self.optimizer, self.network.params, self.gradient.grads)
+            with np.errstate(over="ignore", invalid="ignore"):  # (an overflow shows in the next loss)
+                dispatch.update(self.optimizer, self.network.params, self.gradient.grads)
             self.step += 1
             total += loss * len(rows)
             trained += len(rows)
