@@ -9,8 +9,9 @@ Examples
 >>> from skscratch.nn.schedules import SCHEDULES
 >>> [round(SCHEDULES["flat_cos"](t), 3) for t in (0.0, 0.5, 0.75, 1.0)]
 [1.0, 1.0, 0.5, 0.0]
->>> [round(SCHEDULES["coslog4"](t), 3) for t in (0.0, 1 / 15, 1.0)]  # four cycles, each longer
-[0.0, 1.0, 0.0]
+>>> # four cycles, each twice as long: the first peaks at t = (sqrt(2) - 1) / 15 and ends at 1 / 15
+>>> [round(SCHEDULES["coslog4"](t), 3) for t in (0.0, (2**0.5 - 1) / 15, 1 / 15, 1.0)]
+[0.0, 1.0, 0.0, 0.0]
 """
 
 import numpy as np
