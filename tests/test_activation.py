@@ -266,7 +266,8 @@ def test_an_incomplete_class_cannot_be_made():
         NoDerivative()
 
 
-@pytest.mark.parametrize("activation", [Swish, "swish", lambda Z: Z, 3.0], ids=repr)
+@pytest.mark.parametrize("activation", [Swish, "swish", lambda Z: Z, 3.0],
+                         ids=["a class", "an unknown name", "a lambda", "a number"])
 def test_anything_else_is_refused_by_parameter_validation(activation):
     X, y = load_iris(return_X_y=True)
     with pytest.raises(InvalidParameterError, match="'activation' parameter.*instance of .*Activation"):
