@@ -413,6 +413,44 @@ class CompileTimer:
         return len(ends), sum(end - start for start, end in zip(starts, ends))
 
 
+# numba's own need, in a process of its own: the RSS that importing numba and compiling the kernels
+# of one fit (a ReLU network's passes and Adam's step, with L2) add to skscratch's, at their peak
+NUMBA_NEED_PROBE = """
+import sys, tempfile, os
+import numpy as np
+sys.path.insert(0, {benchmarks!r})
+from _machine import reset_peak_rss, rss_mib
+from skscratch import nn
+from skscratch._engine import dispatch, kernels, passes
+kernels.MIN_PARAMS = 0
+network = nn.Network.mlp([8, 6, 4, 3]).init(random_state=0, dtype=np.{dtype})
+X, Y = np.ones((5, 8), np.{dtype}), np.eye(3, dtype=bool)[[0, 1, 2, 0, 1]]
+adam = nn.Adam(network.params, 1e-3)
+before = rss_mib()[0]
+reset_peak_rss()
+import numba
+passes.loss_and_gradients(network, X, Y, None, 1e-4)
+dispatch.update(adam, network.params, network.grads)
+passes.forward(network, X)
+print(kernels.ENABLED, rss_mib()[1] - before)
+"""
+
+
+def numba_need_mib(dtype, environ=None):
+    """What numba needs (MiB) to import and compile a fit's kernels, in a fresh process with an empty
+    cache; None where the kernels do not run (numba missing, ``SKSCRATCH_KERNELS=0``)."""
+    import tempfile
+
+    code = NUMBA_NEED_PROBE.format(benchmarks=str(Path(__file__).resolve().parent), dtype=np.dtype(dtype).name)
+    with tempfile.TemporaryDirectory(prefix="skscratch-numba-need-") as cache:
+        env = {**(os.environ if environ is None else environ), "SKSCRATCH_CACHE_DIR": cache}
+        process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    if process.returncode != 0:
+        raise RuntimeError(f"the numba probe failed: {process.stderr.strip()[-2000:]}")
+    enabled, mib = process.stdout.split()
+    return float(mib) if enabled == "True" else None
+
+
 def threads_seen(library, X, batch_size, n_params):
     """The threads each pool of this process runs with now: BLAS and OpenMP (threadpoolctl),
     PyTorch's, and skscratch's row split (for skscratch's NumPy path)."""

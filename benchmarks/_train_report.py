@@ -506,7 +506,12 @@ def markdown_report(report):
         lines += network_section(run, comparisons, batch_size) + [""]
     targets_title = "Targets"
     if report.get("targets_condition"):
-        targets_title += f" ({report['targets_condition']['label']})"
+        targets_title += f" ({report['targets_condition']['label']}; those marked 1 thread: 1 thread)"
+    if report.get("numba_need_mib"):
+        need = ", ".join(f"{dtype} {mib:.0f} MiB" for dtype, mib in report["numba_need_mib"].items()
+                         if mib is not None)
+        lines += [f"numba's own need, measured apart (a process that imports numba and compiles the kernels "
+                  f"of a fit, with an empty cache; the RSS this adds at its peak): {need}.", ""]
     lines += targets_section(targets_title, report["targets"])
     if report.get("array_api_targets"):
         lines += [""] if report["targets"] else []

@@ -179,6 +179,7 @@ from _contenders import (
     CONTENDERS,
     SETTINGS,
     WARMUP_EPOCHS,
+    numba_need_mib,
     runs_on_gpu,
     spawn_worker,
     split_contender,
@@ -513,12 +514,29 @@ def main(argv=None):
     }
     reference = reference_runs(runs)
     report["targets_condition"] = reference[0]["condition"] if reference else None
-    report["targets"] = evaluate_targets(reference)
+    report["numba_need_mib"] = numba_need(runs)
+    report["targets"] = evaluate_targets(reference, one_thread_runs=one_thread_runs(runs),
+                                         numba_need=report["numba_need_mib"])
     if baseline is not None:
         report["baseline"] = baseline
     if uses_array_api(runs):
         report["array_api_targets"] = evaluate_targets(reference, ARRAY_API_TARGETS)
     return publish(report, args.out_dir, "bench_train_quick" if args.quick else "bench_train")
+
+
+def one_thread_runs(runs):
+    """The runs of the quiet one-thread condition with the kernels on: the targets against the floor's."""
+    return [run for run in runs if (run.get("condition") or {}).get("threads") == 1
+            and run["condition"]["load"] == "none" and run["condition"]["kernels"]]
+
+
+def numba_need(runs):
+    """{dtype: MiB} numba needs, measured apart (``numba_need_mib``), for the dtypes skscratch ran in
+    with its kernels on; {} where none did."""
+    dtypes = {split_contender(name)[1] for run in runs if (run.get("condition") or {}).get("kernels", True)
+              for name, result in run["results"].items()
+              if split_contender(name)[0] == "skscratch" and (result.get("kernels") or {}).get("ran")}
+    return {dtype: numba_need_mib(dtype) for dtype in sorted(dtypes)}
 
 
 def publish(report, out_dir, stem):

@@ -13,9 +13,15 @@ order and the same dtype, and a test checks that both give the same bits.
   ``AdamW.step``;
 - :func:`add_shards` replaces the summing pass of
   ``parallel.ShardedGradient._sum_shards`` (the threads' gradients and the
-  L2 term).
+  L2 term);
+- :func:`bias_activation`, :func:`output_delta`, :func:`hidden_delta`,
+  :func:`column_sums` and :func:`add_scaled` replace the elementwise passes
+  of ``skscratch.nn.Network.loss_and_gradients`` and its layers' ``forward``
+  and ``backward`` (the bias, the activation and its derivative, the dropout
+  mask, ``P - Y``, the bias's gradient, the L2 term).
 
-``dispatch.update`` chooses between them and the NumPy code.
+``dispatch.update`` chooses between the optimizers' kernels and the NumPy
+code, ``passes`` between the passes' kernels and the network's own passes.
 
 They are used when numba is installed (``pip install "skscratch[fast]"``)
 unless ``SKSCRATCH_KERNELS=0`` is set (:data:`ENABLED`), for networks of at
@@ -285,3 +291,143 @@ def add_shards(chunk, total, others, params, n_weights, coefficient):
     start, stop, _ = chunk.indices(total.size)
     n_weighted = min(max(n_weights - start, 0), stop - start)
     _kernel(_add_shards)(total[chunk], others[:, chunk], params[chunk], n_weighted, params.dtype.type(coefficient))
+
+
+# ----------------------------------------------------------------------
+# The forward and backward passes' elementwise work (``passes.FusedMLP`` calls them).
+#
+# After a matrix product, NumPy runs the bias, the activation (and, on the way
+# back, the dropout mask, the derivative, the bias's gradient) as passes of
+# their own over the (rows, units) array; each kernel here does them in one,
+# with the same operations in the same order and dtype. Only the activations
+# written in arithmetic alone are fused: the others need NumPy's exp or tanh,
+# whose bits numba's need not match. Their codes:
+
+RELU, LEAKY_RELU, IDENTITY, TANH, LOGISTIC, ELU = range(6)
+#: The activations whose derivative ``hidden_delta`` applies, and those whose forward pass ``bias_activation`` does.
+BACKWARD = {"relu": RELU, "leaky_relu": LEAKY_RELU, "identity": IDENTITY, "tanh": TANH, "logistic": LOGISTIC,
+            "elu": ELU}
+FORWARD = {"relu": RELU, "leaky_relu": LEAKY_RELU}
+
+
+def _bias_activation(Z, b, kind, zero, slope):
+    n, m = Z.shape
+    if kind == RELU:
+        for i in range(n):
+            for j in range(m):
+                z = Z[i, j] + b[j]  # Dense.forward: Z += b
+                Z[i, j] = z if z > zero or z != z else zero  # relu: np.maximum(Z, 0) (NaN kept, -0 made 0)
+    else:  # LEAKY_RELU
+        for i in range(n):
+            for j in range(m):
+                z = Z[i, j] + b[j]
+                s = slope * z  # leaky_relu: np.maximum(Z, 0.01 * Z)
+                Z[i, j] = z if z >= s or z != z else s
+
+
+def _hidden_delta_for(kind, masked):
+    """The kernel of :func:`hidden_delta` for one activation, with a mask or without.
+
+    ``kind`` and ``masked`` are constants of the compiled code (a closure's):
+    the compiler drops the branches not taken, and the loop that remains is
+    one it vectorises.
+    """
+
+    def hidden_delta(delta, A, mask, one, zero, slope, db):
+        n, m = delta.shape
+        db[:] = 0  # Dense.backward: db = delta.sum(axis=0), which NumPy adds up row after row from 0
+        for i in range(n):
+            for j in range(m):
+                d = delta[i, j]
+                if masked:
+                    d = d * mask[i, j]  # Dropout.backward: delta *= mask
+                a = A[i, j]  # the activation's output: delta *= f'(Z), written in A
+                if kind == RELU:
+                    d = d * (one if a > zero else zero)
+                elif kind == LEAKY_RELU:
+                    d = d * (one if a > zero else slope)
+                elif kind == TANH:
+                    d = d * (one - a * a)
+                elif kind == LOGISTIC:  # delta *= A; delta *= 1 - A
+                    d = d * a
+                    d = d * (one - a)
+                elif kind == ELU:
+                    d = d * (one if a > zero else a + one)
+                delta[i, j] = d
+                db[j] += d
+
+    return hidden_delta
+
+
+_HIDDEN_DELTA = {(kind, masked): _hidden_delta_for(kind, masked) for kind in range(6) for masked in (False, True)}
+
+
+def _output_delta(delta, Y, factor, db):
+    n, m = delta.shape
+    db[:] = 0  # NumPy's sum, from 0 (so that -0 + -0 + ... is +0), row after row
+    per_row = factor.shape[0] > 1
+    for i in range(n):
+        f = factor[i] if per_row else factor[0]
+        for j in range(m):
+            d = delta[i, j] - Y[i, j]  # P - Y
+            delta[i, j] = d * f  # then * s_i / S (or 1 / S), in the dtype NumPy multiplies in,
+            db[j] += delta[i, j]  # and summed as stored: rounded to delta's dtype
+
+
+def _column_sums(delta, db):
+    n, m = delta.shape
+    db[:] = 0  # NumPy's sum, from 0 (so that -0 + -0 + ... is +0), row after row
+    for i in range(n):
+        for j in range(m):
+            db[j] += delta[i, j]
+
+
+def _add_scaled(total, values, coefficient):
+    for i in range(total.size):
+        total[i] = total[i] + coefficient * values[i]
+
+
+def bias_activation(Z, b, activation):
+    """Fused ``Z += b`` (``Dense.forward``) and ``relu(Z)`` or ``leaky_relu(Z)`` (in ``FORWARD``), in place."""
+    scalar = Z.dtype.type
+    _kernel(_bias_activation)(Z, b, FORWARD[activation], scalar(0), scalar(0.01))
+
+
+def hidden_delta(delta, A, mask, activation, db):
+    """Fused backward of Dropout and activation, and the Dense layer's ``db``, in place on ``delta``.
+
+    ``delta *= mask`` (if not None), ``delta *= f'(A)`` (an activation in
+    ``BACKWARD``, its derivative written in its output ``A``), then
+    ``db[...] = delta.sum(axis=0)``.
+    """
+    scalar = delta.dtype.type
+    kernel = _kernel(_HIDDEN_DELTA[BACKWARD[activation], mask is not None])
+    kernel(delta, A, A if mask is None else mask, scalar(1), scalar(0), scalar(0.01), db)
+    _one_column_sum(delta, db)
+
+
+def output_delta(delta, Y, factor, db):
+    """Fused ``delta -= Y``, ``delta *= factor`` and ``db[...] = delta.sum(axis=0)``, in place.
+
+    ``Y`` in ``delta``'s dtype; ``factor`` of shape (1,) or one per row, in
+    the dtype NumPy would multiply in (a wider one is rounded back on storing).
+    """
+    _kernel(_output_delta)(delta, Y, factor, db)
+    _one_column_sum(delta, db)
+
+
+def column_sums(delta, db):
+    """``db[...] = delta.sum(axis=0)``, row after row as NumPy adds them."""
+    _kernel(_column_sums)(delta, db)
+    _one_column_sum(delta, db)
+
+
+def _one_column_sum(delta, db):
+    """A single column's sum is NumPy's own: it adds up one column as a vector, pairwise, not row after row."""
+    if delta.shape[1] == 1:
+        np.sum(delta, axis=0, out=db)
+
+
+def add_scaled(total, values, coefficient):
+    """``total += coefficient * values``, the product in ``coefficient``'s dtype (a NumPy scalar)."""
+    _kernel(_add_scaled)(total, values, coefficient)

@@ -17,6 +17,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import validate_data
 
 from .._engine import array_api as seam
+from .._engine import passes
 from .._version import __version__
 from ..nn import network as _network
 from ..nn import optimizers as _optimizers
@@ -223,8 +224,8 @@ class NetworkWeights:
         flat = seam.array_namespace(self.coefs_[0]).empty_like(self._get_flat_params()) if views else grads
         network = self._network(flat, dropout=dropout_masks is not None)
         masks = None if dropout_masks is None else [m for m in dropout_masks if m is not None]
-        loss = network.loss_and_gradients(X, Y, sample_weight, self._l2 if alpha is None else alpha,
-                                          normalizer, masks)
+        loss = passes.loss_and_gradients(network, X, Y, sample_weight, self._l2 if alpha is None else alpha,
+                                         normalizer, masks)
         if views:
             computed = [*(layer.dW for layer in network.dense), *(layer.db for layer in network.dense)]
             for out, value in zip([*views[0], *views[1]], computed, strict=True):
@@ -269,9 +270,7 @@ class NetworkWeights:
         xp = seam.array_namespace(self.coefs_[0])
         if xp is not np and X.dtype != self.coefs_[0].dtype:  # (NumPy promotes; PyTorch refuses to mix)
             X = xp.astype(X, self.coefs_[0].dtype)
-        network = self._network()
-        network.set_training(False)
-        Z = network.forward(X)
+        Z = passes.forward(self._network(), X)
         if check_finite and not seam.all_finite(xp, Z):
             if not all(seam.all_finite(xp, a) for a in [*self.coefs_, *self.intercepts_]):
                 raise ValueError("The model's weights contain NaN or infinity, so it cannot predict. Fit it again.")

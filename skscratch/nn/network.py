@@ -228,13 +228,17 @@ class Network:
     def predict(self, X):
         """The output ``P = g(Z_L)``: probabilities, or the regression's predictions."""
         self.set_training(False)
-        return ACTIVATIONS[self.output](self.forward(X), self.xp)
+        return self.output_activation(self.forward(X))
+
+    def output_activation(self, Z_out):
+        """``P = g(Z_L)`` from the logits, in place: the output activation named by ``output``."""
+        return ACTIVATIONS[self.output](Z_out, self.xp)
 
     def loss(self, X, Y, sample_weight=None, alpha=0.0):
         """The loss J on (X, Y): a forward pass alone, no dropout."""
         self.set_training(False)
         S = X.shape[0] if sample_weight is None else self.xp.sum(sample_weight)
-        return float(self._objective(self.forward(X), Y, sample_weight, alpha, S))
+        return float(self.objective(self.forward(X), Y, sample_weight, alpha, S))
 
     def loss_and_gradients(self, X, Y, sample_weight=None, alpha=0.0, normalizer=None,
                            dropout_masks=None):
@@ -269,10 +273,10 @@ class Network:
             S = normalizer
         else:
             S = X.shape[0] if sample_weight is None else xp.sum(sample_weight)
-        loss = self._objective(Z_out, Y, sample_weight, alpha, S)
+        loss = self.objective(Z_out, Y, sample_weight, alpha, S)
         # backward
         # P = g(Z_L), in place: Z_L is not needed again
-        delta = ACTIVATIONS[self.output](Z_out, xp)
+        delta = self.output_activation(Z_out)
         delta -= Y  # P - Y = dloss/dZ_L, the same for every canonical pair
         # delta_L = dJ/dZ_L = s (P - Y) / S: scaling it here scales every gradient below
         delta *= (1 / S) if sample_weight is None else (sample_weight / S)[:, None]
@@ -282,8 +286,8 @@ class Network:
                 dW += (alpha / S) * W  # dJ/dW += (alpha / S) W, the penalty's share
         return float(loss)
 
-    def _objective(self, Z_out, Y, sample_weight, alpha, S):
-        """J = sum_i s_i loss(y_i, z_i) / S + alpha / (2 S) * sum ||W||^2, from the logits."""
+    def objective(self, Z_out, Y, sample_weight, alpha, S):
+        """J = sum_i s_i loss(y_i, z_i) / S + alpha / (2 S) * sum ||W||^2, from the logits ``Z_out``."""
         xp = self.xp
         losses = LOSSES[self.output](Y, Z_out, xp)
         squared_norm = sum(seam.squared_norm(xp, W) for W, _ in self.penalised) if alpha else 0.0

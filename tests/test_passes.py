@@ -1,0 +1,313 @@
+"""The fused passes (``_engine.passes``) give the very bits of the network's own, layer by layer.
+
+``skscratch.nn`` is the specification: each kernel of ``_engine.kernels``
+that replaces elementwise passes of its layers is checked against the NumPy
+code it replaces, for float32 and float64 and every activation, on values
+that include the edge cases (signed zeros, huge and tiny numbers); then whole
+passes (every activation, output, dtype, with and without dropout, weights,
+L2, a normaliser) and whole fits. Then the networks it must leave alone, a
+plan that must not keep its network alive, and numba's disk cache, which
+must keep the activations' kernels apart.
+"""
+
+import copy
+import gc
+import os
+import subprocess
+import sys
+import warnings
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from _weights import assert_same_weights
+from skscratch import Activation, MLPScratchClassifier, MLPScratchRegressor, nn
+from skscratch._engine import kernels as _kernels
+from skscratch._engine import passes
+from skscratch.nn.activations import ACTIVATIONS, DERIVATIVES
+
+ROOT = Path(__file__).resolve().parents[1]
+numba = pytest.importorskip("numba")  # without numba the fused passes never run
+DTYPES = [np.float32, np.float64]
+HIDDEN = sorted(DERIVATIVES)  # every activation of the hidden layers
+
+
+@pytest.fixture
+def kernels(monkeypatch):
+    """The fused kernels on for any network, however small."""
+    monkeypatch.setattr(_kernels, "ENABLED", True)
+    monkeypatch.setattr(_kernels, "MIN_PARAMS", 0)
+
+
+def values(rng, shape, dtype):
+    """Random values over many scales, with signed zeros, ties at 0 and a few huge and tiny ones."""
+    x = rng.normal(size=shape) * 10.0 ** rng.randint(-6, 4, size=shape)
+    flat = x.reshape(-1)
+    flat[:: 7] = 0.0
+    flat[3:: 11] = -0.0
+    flat[5:: 13] = rng.choice([1e30, -1e30, 1e-30, -1e-30], size=flat[5::13].shape)
+    return x.astype(dtype)
+
+
+def assert_same_bits(a, b, what=""):
+    """Equal to the bit: the same values, and the same signs of zero."""
+    assert a.dtype == b.dtype and a.shape == b.shape, what
+    assert np.array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}")), (
+        f"{what}: {np.sum(a.view(f'u{a.itemsize}') != b.view(f'u{b.itemsize}'))} of {a.size} entries differ")
+
+
+# ----------------------------------------------------------------------
+# each kernel against the NumPy code it replaces
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", sorted(_kernels.FORWARD))
+def test_bias_and_activation_in_one_pass(dtype, activation):
+    rng = np.random.RandomState(0)
+    Z, b = values(rng, (37, 129), dtype), values(rng, (129,), dtype)
+    expected = Z.copy()
+    expected += b  # Dense.forward
+    expected = ACTIVATIONS[activation](expected)  # the activation layer's forward
+    fused = Z.copy()
+    _kernels.bias_activation(fused, b, activation)
+    assert_same_bits(fused, expected, activation)
+
+
+def test_relu_keeps_nan_and_makes_negative_zero_zero():
+    Z = np.array([[-0.0, np.nan, -1.0, 0.0, 2.0]])
+    _kernels.bias_activation(Z, np.zeros(5), "relu")
+    assert np.isnan(Z[0, 1]) and not np.signbit(Z[0, 0]) and Z[0, 2] == 0 and Z[0, 4] == 2
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", sorted(_kernels.BACKWARD))
+@pytest.mark.parametrize("rows", [1, 2, 53])
+def test_dropout_derivative_and_bias_gradient_in_one_pass(rows, activation, dtype, masked):
+    rng = np.random.RandomState(1)
+    A = ACTIVATIONS[activation](values(rng, (rows, 67), dtype))  # the activation's outputs
+    delta = values(rng, (rows, 67), dtype)
+    mask = ((rng.rand(rows, 67) > 0.3) / 0.7).astype(dtype) if masked else None
+    expected = delta.copy()
+    if masked:
+        expected *= mask  # Dropout.backward
+    with np.errstate(all="ignore"):
+        expected = DERIVATIVES[activation](A, expected)  # the activation layer's backward
+    expected_db = np.sum(expected, axis=0)  # Dense.backward
+    fused, db = delta.copy(), np.full(67, np.nan, dtype)
+    with np.errstate(all="ignore"):
+        _kernels.hidden_delta(fused, A, mask, activation, db)
+    assert_same_bits(fused, expected, "delta")
+    assert_same_bits(db, expected_db, "db")
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("columns", [1, 2, 10])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("target", ["one-hot", "float"])
+def test_the_output_error_and_its_bias_gradient_in_one_pass(target, dtype, columns, weighted):
+    """``delta -= Y; delta *= s / S``; db. A single column's sum is NumPy's pairwise one (it is not row by row)."""
+    rng = np.random.RandomState(2)
+    P = rng.rand(500, columns).astype(dtype)
+    Y = np.eye(columns, dtype=bool)[rng.randint(columns, size=500)] if target == "one-hot" else \
+        rng.normal(size=(500, columns)).astype(dtype)
+    sample_weight = rng.rand(500) if weighted else None  # float64 weights: NumPy multiplies float32 in float64
+    S = 500 if sample_weight is None else sample_weight.sum()
+    expected = P.copy()
+    expected -= Y
+    expected *= (1 / S) if sample_weight is None else (sample_weight / S)[:, None]
+    fused, db = P.copy(), np.full(columns, np.nan, dtype)
+    passes._output_delta(fused, Y, (1 / S) if sample_weight is None else sample_weight / S, db)
+    assert_same_bits(fused, expected, "delta")
+    assert_same_bits(db, np.sum(expected, axis=0), "db")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_column_sums_row_after_row_as_numpy(dtype):
+    rng = np.random.RandomState(3)
+    for shape in [(1, 5), (300, 7), (200, 512), (1000, 1), (0, 4)]:
+        delta = values(rng, shape, dtype)
+        db = np.full(shape[1], np.nan, dtype)
+        _kernels.column_sums(delta, db)
+        assert_same_bits(db, np.sum(delta, axis=0), str(shape))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("S", [200, np.float64(37.25), np.float32(37.25)])
+def test_the_l2_term_in_one_pass(dtype, S):
+    """``dW += (alpha / S) W`` in the dtype NumPy computes it in (S may be a float64 sum of weights)."""
+    rng = np.random.RandomState(4)
+    W, dW = values(rng, (5000,), dtype), values(rng, (5000,), dtype)
+    expected = dW.copy()
+    expected += (1e-3 / S) * W
+    coefficient = 1e-3 / S
+    fused = dW.copy()
+    _kernels.add_scaled(fused, W, np.result_type(W, coefficient).type(coefficient))
+    assert_same_bits(fused, expected)
+
+
+# ----------------------------------------------------------------------
+# whole passes and whole fits
+
+
+def network(activation, output, n_out, dropout, dtype):
+    rates = [0.3, 0.0, 0.2] if dropout else None
+    return nn.Network.mlp([20, 24, 16, 12, n_out], activation, output, rates).init(random_state=0, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output, n_out", [("softmax", 3), ("logistic", 1), ("logistic", 2), ("identity", 2),
+                                           ("exp", 1)])
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_a_whole_pass_gives_the_networks_bits(kernels, activation, output, n_out, dtype):
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(45, 20)).astype(dtype)
+    if output == "softmax":
+        Y = np.eye(n_out, dtype=bool)[rng.randint(n_out, size=45)]
+    elif output == "logistic":
+        Y = rng.rand(45, n_out) > 0.5
+    else:
+        Y = rng.rand(45, n_out).astype(dtype)
+    for dropout, sample_weight, alpha, normalizer in [(False, None, 0.0, None), (True, rng.rand(45), 1e-2, None),
+                                                      (True, None, 0.0, 71), (False, rng.rand(45), 0.5, 60.5)]:
+        masks = [((rng.rand(45, units) > rate) / (1 - rate)).astype(dtype) for units, rate in [(24, 0.3), (12, 0.2)]]
+        masks = masks if dropout else None
+        ours, theirs = (network(activation, output, n_out, dropout, dtype) for _ in range(2))
+        fused = passes.FusedMLP.of(ours)
+        assert fused is not None
+        loss = fused.loss_and_gradients(ours, X, Y, sample_weight, alpha, normalizer, masks)
+        expected = theirs.loss_and_gradients(X, Y, sample_weight, alpha, normalizer, masks)
+        case = f"dropout={dropout}, weighted={sample_weight is not None}, alpha={alpha}, normalizer={normalizer}"
+        assert loss == expected, case
+        assert_same_bits(ours.grads, theirs.grads, case)
+        theirs.set_training(False)
+        assert_same_bits(passes.forward(ours, X), theirs.forward(X), "forward, out of training")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_whole_fits_give_the_same_bits_with_the_fused_passes(monkeypatch, activation, dtype):
+    """Two epochs with the fused passes (the same predictions and loss curve) and without them."""
+    X, y = load_digits(return_X_y=True)
+    X = (X[:600] / 16).astype(dtype)
+    fits = {}
+    for on in (False, True):
+        monkeypatch.setattr(_kernels, "ENABLED", on)
+        monkeypatch.setattr(_kernels, "MIN_PARAMS", 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[on] = MLPScratchClassifier((24, 12), activation=activation, alpha=0.01, dropout=0.1, max_iter=2,
+                                            random_state=0).fit(X, y[:600])
+    assert_same_weights(fits[True], fits[False])
+    assert fits[True].loss_curve_ == fits[False].loss_curve_
+    assert_same_bits(fits[True].predict_proba(X), fits[False].predict_proba(X))
+
+
+def test_the_fused_passes_really_run(kernels, monkeypatch):
+    """A fit, a regressor's lbfgs and predict go through the kernels (a spy counts the passes)."""
+    calls = []
+    for name in ("bias_activation", "hidden_delta", "output_delta"):
+        original = getattr(_kernels, name)
+        monkeypatch.setattr(_kernels, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPScratchClassifier((16,), max_iter=1, batch_size=200).fit(X / 16, y)
+        assert calls.count("output_delta") == 9 and calls.count("hidden_delta") == 9  # 9 minibatches
+        calls.clear()
+        clf.predict_proba(X / 16)
+        assert calls == ["bias_activation"]
+        calls.clear()
+        MLPScratchRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=3).fit(X / 16, y)
+        assert "output_delta" in calls and "hidden_delta" in calls
+
+
+class Halve(nn.Layer):
+    def forward(self, A):
+        return A * 0.5
+
+    def backward(self, delta):
+        return delta * 0.5
+
+
+class Square(Activation):
+    def forward(self, Z):
+        return Z * Z
+
+    def derivative(self, Z, A):
+        return 2 * Z
+
+
+class MyReLU(nn.ReLU):
+    """A subclass of ours, which may compute what it likes."""
+
+
+@pytest.mark.parametrize("layers", [
+    [nn.Dense(4, 4), nn.ReLU(), Halve(), nn.Dense(4, 2)],  # a layer of the user's
+    [nn.Dense(4, 4), nn.Elementwise(Square()), nn.Dense(4, 2)],  # an activation of the user's
+    [nn.Dense(4, 4), MyReLU(), nn.Dense(4, 2)],
+    [nn.Dense(4, 4), nn.Dropout(0.1, random_state=0), nn.Dense(4, 2)],  # no activation before the Dropout
+    [nn.Dense(4, 4), nn.ReLU(), nn.ReLU(), nn.Dense(4, 2)],
+    [nn.Dense(4, 2), nn.ReLU()],  # no output layer
+    [nn.ReLU(), nn.Dense(4, 2)],
+], ids=["own layer", "own activation", "subclass", "dropout alone", "two activations", "no output", "no dense"])
+def test_other_networks_keep_their_own_passes(kernels, layers):
+    net = nn.Network(copy.deepcopy(layers)).init(random_state=0)
+    assert passes.FusedMLP.of(net) is None
+    X, Y = np.random.RandomState(0).normal(size=(8, 4)), np.eye(2, dtype=bool)[[0, 1] * 4]
+    expected = nn.Network(copy.deepcopy(layers)).init(random_state=0)
+    assert passes.loss_and_gradients(net, X, Y) == expected.loss_and_gradients(X, Y)
+    np.testing.assert_array_equal(net.grads, expected.grads)
+
+
+def test_the_passes_need_numba_a_large_network_and_numpy_input_of_its_dtype(monkeypatch):
+    net = network("relu", "softmax", 3, False, np.float32)
+    X = np.zeros((2, 20), np.float32)
+    monkeypatch.setattr(_kernels, "ENABLED", True)
+    assert passes._fused(net, X) is None  # fewer parameters than MIN_PARAMS
+    monkeypatch.setattr(_kernels, "MIN_PARAMS", 0)
+    assert passes._fused(net, X) is not None
+    assert passes._fused(net, X.astype(np.float64)) is None  # NumPy would compute in float64
+    import scipy.sparse
+    assert passes._fused(net, scipy.sparse.csr_matrix(X)) is None
+    monkeypatch.setattr(_kernels, "ENABLED", False)
+    assert passes._fused(net, X) is None
+
+
+def test_a_plan_does_not_keep_its_network_alive(kernels):
+    """predict_proba builds a network per call: its plan must not hold it (nor its activations) forever."""
+    net = network("relu", "softmax", 3, False, np.float32)
+    passes.forward(net, np.zeros((5, 20), np.float32))
+    assert len(passes._plans) >= 1
+    alive = weakref.ref(net)
+    del net
+    gc.collect()
+    assert alive() is None
+
+
+def test_the_disk_cache_keeps_each_activations_kernel_apart(tmp_path):
+    """The kernels of hidden_delta are closures of one function: compiled, then loaded from an empty
+    cache folder in a second process, each activation must still give NumPy's bits."""
+    code = """
+import numpy as np
+from skscratch._engine import kernels
+from skscratch.nn.activations import ACTIVATIONS, DERIVATIVES
+rng = np.random.RandomState(0)
+for name in sorted(kernels.BACKWARD):
+    A = ACTIVATIONS[name](rng.normal(size=(9, 5)))
+    delta = rng.normal(size=(9, 5))
+    fused, db = delta.copy(), np.empty(5)
+    kernels.hidden_delta(fused, A, None, name, db)
+    assert np.array_equal(fused, DERIVATIVES[name](A, delta.copy())), name
+print(sum(k.stats.cache_hits.total() for k in kernels._compiled.values()))
+"""
+    env = {**os.environ, "SKSCRATCH_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                           env=env) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert runs[0].stdout.split() == ["0"]  # compiled
+    assert runs[1].stdout.split() == [str(len(_kernels.BACKWARD))]  # each loaded from the cache
