@@ -35,7 +35,8 @@ class Comparison:
         if self.kind == "ratio":
             return a[self.metric] / b[self.metric]
         if self.kind == "memory":  # ours / (2 peer's + numba's own need for our dtype: 0 where no kernel ran)
-            need = results.get(f"numba-{split_contender(self.ours)[1]}", {}).get("numba_need_mib", 0.0)
+            ran = (a.get("kernels") or {}).get("ran")
+            need = results.get(f"numba-{split_contender(self.ours)[1]}", {}).get("numba_need_mib", 0.0) if ran else 0.0
             return a[self.metric] / (2 * b[self.metric] + need)
         return a[self.metric] - b[self.metric]
 

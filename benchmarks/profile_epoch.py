@@ -1,8 +1,9 @@
 """Where an epoch's time goes: cProfile of one epoch of skscratch on Fashion-MNIST.
 
 One warm-up epoch, then one profiled ``partial_fit`` epoch; prints the
-functions that took the most time of their own (the main thread's share:
-with the minibatches split over threads, the other thread does as much),
+functions that took the most time of their own (the main thread's: BLAS's
+threads, and the training threads where a batch's rows are split, are not
+profiled),
 under the header that names the machine, its BLAS and kernel, and whether
 the fused kernels ran.
 

@@ -294,7 +294,6 @@ def test_a_non_finite_value_from_the_users_activation_is_blamed_on_it(iris, solv
 def test_the_users_activation_is_blamed_in_predict_and_when_threads_split_the_batch(iris, monkeypatch):
     X, y = iris
     monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 1)  # threads even for this small network
-    monkeypatch.setattr(_parallel, "MIN_ROWS_PER_THREAD", 16)
     monkeypatch.setattr(_parallel, "N_CORES", 2)
     model = MLPScratchClassifier(hidden_layer_sizes=(5,), activation=FaultyTanh("derivative"), max_iter=2,
                                  random_state=0)
@@ -486,7 +485,6 @@ def test_overlapping_fits_give_each_its_own_result_and_leave_the_process_as_it_w
     skip_unless_blas_threads()
     X, y = load_iris(return_X_y=True)
     monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 1)  # two threads for each of these small fits
-    monkeypatch.setattr(_parallel, "MIN_ROWS_PER_THREAD", 16)
     monkeypatch.setattr(_parallel, "N_CORES", 2)
 
     def fit(seed):
@@ -616,7 +614,7 @@ warnings.simplefilter("ignore")
 from sklearn.datasets import load_digits
 from skscratch import MLPScratchClassifier
 from skscratch._engine import parallel as _parallel
-_parallel.MIN_WORK_PER_BATCH, _parallel.MIN_ROWS_PER_THREAD, _parallel.N_CORES = 1, 16, 2  # threads for this small network
+_parallel.MIN_WORK_PER_BATCH, _parallel.N_CORES = 1, 2  # threads even for this small network
 X, y = load_digits(return_X_y=True)
 def fit():
     return MLPScratchClassifier(hidden_layer_sizes=(16,), max_iter=2, random_state=0, batch_size=256).fit(X / 16, y)

@@ -38,7 +38,8 @@ def test_one_thread_targets_are_judged_against_the_floor_of_the_one_thread_run(t
 
 
 def test_the_memory_target_allows_twice_sklearns_and_numbas_own_need(targets):
-    measured = run(2, {"skscratch-float32": {"fit_rss_mib": 300.0}, "sklearn-float32": {"fit_rss_mib": 100.0}})
+    measured = run(2, {"skscratch-float32": {"fit_rss_mib": 300.0, "kernels": {"ran": ["adam_step"]}},
+                       "sklearn-float32": {"fit_rss_mib": 100.0}})
     comparison = targets.MEMORY_COMPARISON
     with_numba = targets.judged_results(measured, {"float32": 120.0})
     assert comparison.value(with_numba) == pytest.approx(300 / (2 * 100 + 120))
@@ -48,3 +49,10 @@ def test_the_memory_target_allows_twice_sklearns_and_numbas_own_need(targets):
     assert memory["result"] == "PASS" and memory["measured"] == "0.938×"
     rows = targets.evaluate_targets([measured], numba_need={"float32": 80.0})
     assert next(row for row in rows if row["target"].startswith("memory"))["result"] == "MISS"  # 300 > 280
+
+
+def test_no_allowance_for_numba_where_no_kernel_ran(targets):
+    """A network below the kernels' threshold never loads numba: twice sklearn's, and nothing more."""
+    small = run(2, {"skscratch-float32": {"fit_rss_mib": 300.0, "kernels": {"ran": []}},
+                    "sklearn-float32": {"fit_rss_mib": 100.0}})
+    assert targets.MEMORY_COMPARISON.value(targets.judged_results(small, {"float32": 120.0})) == pytest.approx(1.5)

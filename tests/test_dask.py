@@ -225,13 +225,13 @@ def blas_and_skscratch_threads():
         return using_threads(n)
 
     rng = np.random.RandomState(0)
-    X, y = rng.rand(1100, 784), rng.randint(0, 10, 1100)
+    X, y = rng.rand(1000, 784), rng.randint(0, 10, 1000)
     _parallel.using_threads = recording
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            # 1024 rows x 50,890 weights a batch: over skscratch's threshold for threads, 512 rows a thread
-            MLPScratchClassifier(hidden_layer_sizes=(64,), batch_size=1024, max_iter=1).fit(X, y)
+            # 1000 rows x 50,890 weights a batch: over skscratch's threshold for threads
+            MLPScratchClassifier(hidden_layer_sizes=(64,), batch_size=1000, max_iter=1).fit(X, y)
     finally:
         _parallel.using_threads = using_threads
     blas = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]

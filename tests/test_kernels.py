@@ -128,7 +128,6 @@ def test_whole_fits_are_bit_identical(kernels, monkeypatch, case, dtype, threads
     """Five epochs with and without the kernels, one thread or the batch split over two."""
     if threads == 2:
         monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 0)
-        monkeypatch.setattr(_parallel, "MIN_ROWS_PER_THREAD", 16)
         monkeypatch.setattr(_parallel, "N_CORES", 2)
     X, y = load_digits(return_X_y=True)
     X = (X / 16).astype(dtype)

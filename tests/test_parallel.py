@@ -13,7 +13,6 @@ from skscratch._engine import parallel as _parallel
 def force_threads(monkeypatch):
     """Shard every batch over 2 threads, however small the network."""
     monkeypatch.setattr(_parallel, "MIN_WORK_PER_BATCH", 0)
-    monkeypatch.setattr(_parallel, "MIN_ROWS_PER_THREAD", 16)
     monkeypatch.setattr(_parallel, "N_CORES", 2)
     monkeypatch.setattr(_parallel, "CHUNK", 512)  # several chunks even for a small net
 
@@ -35,11 +34,8 @@ def thread_counts(monkeypatch):
 def test_threads_are_used_only_where_they_pay(monkeypatch):
     monkeypatch.setattr(_parallel, "N_CORES", 2)
     assert _parallel.n_threads_for(200, 1_000) == 1
-    # an MLP's batch of 200: 100 rows a thread are too few, BLAS's own threads share its products
-    assert _parallel.n_threads_for(200, 535_818) == 1
-    assert _parallel.n_threads_for(1024, 535_818) == 2  # 512 rows a thread
-    assert _parallel.n_threads_for(200, 535_818, min_rows=16) == 2  # a tabular network's
-    assert _parallel.n_threads_for(1024, 535_818, max_threads=1) == 1  # a BLAS limit around us
+    assert _parallel.n_threads_for(200, 535_818) == 2
+    assert _parallel.n_threads_for(200, 535_818, max_threads=1) == 1  # a BLAS limit around us
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -85,19 +85,19 @@ def test_relu_keeps_nan_and_makes_negative_zero_zero():
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", sorted(_kernels.BACKWARD))
-@pytest.mark.parametrize("rows", [1, 2, 53])
-def test_dropout_derivative_and_bias_gradient_in_one_pass(rows, activation, dtype, masked):
+@pytest.mark.parametrize("rows, units", [(1, 67), (2, 67), (53, 67), (53, 1)])
+def test_dropout_derivative_and_bias_gradient_in_one_pass(rows, units, activation, dtype, masked):
     rng = np.random.RandomState(1)
-    A = ACTIVATIONS[activation](values(rng, (rows, 67), dtype))  # the activation's outputs
-    delta = values(rng, (rows, 67), dtype)
-    mask = ((rng.rand(rows, 67) > 0.3) / 0.7).astype(dtype) if masked else None
+    A = ACTIVATIONS[activation](values(rng, (rows, units), dtype))  # the activation's outputs
+    delta = values(rng, (rows, units), dtype)
+    mask = ((rng.rand(rows, units) > 0.3) / 0.7).astype(dtype) if masked else None
     expected = delta.copy()
     if masked:
         expected *= mask  # Dropout.backward
     with np.errstate(all="ignore"):
         expected = DERIVATIVES[activation](A, expected)  # the activation layer's backward
     expected_db = np.sum(expected, axis=0)  # Dense.backward
-    fused, db = delta.copy(), np.full(67, np.nan, dtype)
+    fused, db = delta.copy(), np.full(units, np.nan, dtype)
     with np.errstate(all="ignore"):
         _kernels.hidden_delta(fused, A, mask, activation, db)
     assert_same_bits(fused, expected, "delta")
@@ -123,6 +123,31 @@ def test_the_output_error_and_its_bias_gradient_in_one_pass(target, dtype, colum
     passes._output_delta(fused, Y, (1 / S) if sample_weight is None else sample_weight / S, db)
     assert_same_bits(fused, expected, "delta")
     assert_same_bits(db, np.sum(expected, axis=0), "db")
+
+
+def test_what_numpy_would_compute_in_another_dtype_is_left_to_numpy():
+    """Y of integers or of float64, a float64 mask, with float32 errors: NumPy's own promotions."""
+    rng = np.random.RandomState(6)
+    P, db = rng.rand(40, 3).astype(np.float32), np.empty(3, np.float32)
+    for Y in (rng.randint(0, 2, size=(40, 3)), rng.rand(40, 3)):
+        expected = P.copy()
+        expected -= Y
+        expected *= 1 / 40
+        fused = P.copy()
+        passes._output_delta(fused, Y, 1 / 40, db)
+        assert_same_bits(fused, expected, str(Y.dtype))
+        assert_same_bits(db, np.sum(expected, axis=0))
+    net = nn.Network([nn.Dense(3, 3), nn.ReLU(), nn.Dense(3, 2)]).init(random_state=0, dtype=np.float32)
+    relu = net.layers[1]
+    relu.A = rng.rand(40, 3).astype(np.float32) - 0.5
+    mask = (rng.rand(40, 3) > 0.5) * 2.0  # float64
+    expected = P.copy()
+    expected *= mask
+    expected = DERIVATIVES["relu"](relu.A, expected)
+    fused = P.copy()
+    passes._hidden_delta(fused, relu, mask, db)
+    assert_same_bits(fused, expected)
+    assert_same_bits(db, np.sum(expected, axis=0))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -176,15 +201,28 @@ def test_a_whole_pass_gives_the_networks_bits(kernels, activation, output, n_out
         masks = [((rng.rand(45, units) > rate) / (1 - rate)).astype(dtype) for units, rate in [(24, 0.3), (12, 0.2)]]
         masks = masks if dropout else None
         ours, theirs = (network(activation, output, n_out, dropout, dtype) for _ in range(2))
-        fused = passes.FusedMLP.of(ours)
-        assert fused is not None
-        loss = fused.loss_and_gradients(ours, X, Y, sample_weight, alpha, normalizer, masks)
+        assert passes._fused(ours, X) is not None
+        loss = passes.loss_and_gradients(ours, X, Y, sample_weight, alpha, normalizer, masks)
         expected = theirs.loss_and_gradients(X, Y, sample_weight, alpha, normalizer, masks)
         case = f"dropout={dropout}, weighted={sample_weight is not None}, alpha={alpha}, normalizer={normalizer}"
         assert loss == expected, case
         assert_same_bits(ours.grads, theirs.grads, case)
         theirs.set_training(False)
         assert_same_bits(passes.forward(ours, X), theirs.forward(X), "forward, out of training")
+
+
+def test_dropout_layers_drawing_their_own_masks_and_odd_inputs(kernels):
+    """No masks given (a learner's loop: each Dropout layer draws from its seed), X in Fortran order,
+    one-unit layers: the network's own bits."""
+    def make():
+        return nn.Network([nn.Dense(6, 5), nn.Tanh(), nn.Dropout(0.4, random_state=3), nn.Dense(5, 1), nn.ReLU(),
+                           nn.Dense(1, 3)]).init(random_state=1)
+    rng = np.random.RandomState(7)
+    X, Y = np.asfortranarray(rng.normal(size=(30, 6))), np.eye(3, dtype=bool)[rng.randint(3, size=30)]
+    ours, theirs = make(), make()
+    for _ in range(3):  # the layers' generators move on alike
+        assert passes.loss_and_gradients(ours, X, Y, None, 0.1) == theirs.loss_and_gradients(X, Y, None, 0.1)
+        assert_same_bits(ours.grads, theirs.grads)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

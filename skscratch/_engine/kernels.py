@@ -316,7 +316,9 @@ def _bias_activation(Z, b, kind, zero, slope):
         for i in range(n):
             for j in range(m):
                 z = Z[i, j] + b[j]  # Dense.forward: Z += b
-                Z[i, j] = z if z > zero or z != z else zero  # relu: np.maximum(Z, 0) (NaN kept, -0 made 0)
+                # relu: np.maximum(Z, 0), as NumPy's vector loop gives it: -0 made +0 (its scalar tail
+                # keeps -0), a NaN kept (NumPy's may come back as another NaN)
+                Z[i, j] = z if z > zero or z != z else zero
     else:  # LEAKY_RELU
         for i in range(n):
             for j in range(m):
@@ -356,6 +358,9 @@ def _hidden_delta_for(kind, masked):
                 delta[i, j] = d
                 db[j] += d
 
+    # a name of its own for each: numba's disk cache keeps one index file per name, which processes
+    # compiling two of these at once (joblib's, xdist's) would otherwise write over each other's
+    hidden_delta.__name__ = hidden_delta.__qualname__ = f"_hidden_delta_{kind}{'_masked' if masked else ''}"
     return hidden_delta
 
 

@@ -3,15 +3,12 @@
 NumPy runs elementwise work (activations, derivatives, the optimizer's
 update) on one core, and OpenBLAS's threads spin-wait between matrix
 products, which keeps a second Python thread from using the other core. So a
-large minibatch whose elementwise work costs much, with rows enough for each
-thread (a tabular network's; an MLP's batch of ``MIN_ROWS_PER_THREAD`` rows a
-thread), is trained data-parallel instead: BLAS is limited to one thread per
-call, each of ``n`` threads runs the forward and backward pass on its share
-of the rows, their gradients are summed, and the optimizer's elementwise
-update is split over the same threads. Every NumPy loop releases the GIL, so
-the threads really run at once. A smaller batch of an MLP, whose elementwise
-work the fused kernels make small, runs in one thread, and BLAS's own
-threads share each of its products.
+large minibatch (with ``MIN_ROWS_PER_THREAD`` rows a thread at the least) is
+trained data-parallel instead: BLAS is limited to one thread per call, each
+of ``n`` threads runs the forward and backward pass on its share of the
+rows, their gradients are summed, and the optimizer's elementwise update is
+split over the same threads. Every NumPy loop releases the GIL, so the
+threads really run at once.
 
 The split is fixed by the batch and the number of threads, so results are
 reproducible run to run; they differ from a one-thread run only by rounding.
@@ -22,7 +19,8 @@ reproducible run to run; they differ from a one-thread run only by rounding.
   split over the threads;
 - :func:`map_threads` and :func:`for_each_chunk`: the thread pool.
 
-This module imports NumPy, threadpoolctl and the standard library.
+This module imports NumPy, threadpoolctl, the standard library and its
+neighbours of ``_engine`` (the seam, the kernels, the passes).
 """
 
 import concurrent.futures
@@ -72,12 +70,12 @@ def _thread_cap(environ=os.environ):
 N_CORES = _thread_cap()
 # batch rows x parameters below which threads cost more than they save
 MIN_WORK_PER_BATCH = 50_000_000
-# The rows each thread's share must have, at the least, for the products of a share to run as fast
-# as the whole batch's: below it, BLAS's own threads share each product of the whole batch, which
-# pays better once the elementwise work is small (fused, see ``passes``). Fashion-MNIST's 512-256
-# network on 2 cores (AMD EPYC, OpenBLAS Haswell), s/epoch of float32, row split / BLAS's threads:
-# batch 200, 1.95 / 1.60 without the fused kernels, 1.5 / 1.2 with them; batch 2048, 1.0 / 1.1.
-MIN_ROWS_PER_THREAD = 512
+# The rows each thread's share must have, at the least; a batch with fewer for each runs in one
+# thread, BLAS's own threads sharing each product of the whole batch. With the fused passes the two
+# are close: Fashion-MNIST's 512-256 network, batch 200, 2 cores (AMD EPYC, OpenBLAS Haswell),
+# s/epoch split / BLAS's threads, interleaved runs: float32 1.42 / 1.37, float64 2.69 / 2.89. The
+# split stays (and with it the bits of every fit on several cores as they were).
+MIN_ROWS_PER_THREAD = 16
 CHUNK = 1 << 17  # elements per chunk of an elementwise update
 
 _local = threading.local()  # .threads: what the elementwise work of this thread's fit may use
@@ -92,18 +90,18 @@ _blas_before = None  # the BLAS thread count in force before the first of them
 _blas_control = None  # the one thread that changes BLAS's limits (see _blas_single_threaded)
 
 
-def n_threads_for(batch_size, n_params, max_threads=None, min_rows=None):
+def n_threads_for(batch_size, n_params, max_threads=None):
     """Threads worth using for minibatches of this size on a network this big.
 
     ``max_threads`` caps the count, e.g. at the BLAS thread limit a caller
     (joblib, threadpoolctl) has set, so that nested parallelism does not
-    oversubscribe the cores. Each thread gets ``min_rows`` of the batch at
-    the least (:data:`MIN_ROWS_PER_THREAD` by default).
+    oversubscribe the cores. Each thread gets :data:`MIN_ROWS_PER_THREAD`
+    rows of the batch at the least.
     """
     if N_CORES == 1 or batch_size * n_params < MIN_WORK_PER_BATCH:
         return 1
     cap = N_CORES if max_threads is None else min(N_CORES, max_threads)
-    return max(1, min(cap, batch_size // (MIN_ROWS_PER_THREAD if min_rows is None else min_rows)))
+    return max(1, min(cap, batch_size // MIN_ROWS_PER_THREAD))
 
 
 def blas_threads():
@@ -117,13 +115,13 @@ def blas_threads():
         return _blas_before if _blas_fits else _blas_count()
 
 
-def training_threads(X, batch_size, n_params, min_rows=None):
+def training_threads(X, batch_size, n_params):
     """The threads that train each minibatch: 1 for sparse or non-NumPy X, never above a BLAS limit set around us."""
     if not isinstance(X, np.ndarray):  # sparse rows are not worth splitting; other libraries thread themselves
         return 1
-    n_threads = n_threads_for(batch_size, n_params, min_rows=min_rows)
+    n_threads = n_threads_for(batch_size, n_params)
     if n_threads > 1:  # respect a BLAS thread limit set around us (joblib, threadpoolctl)
-        n_threads = n_threads_for(batch_size, n_params, blas_threads(), min_rows)
+        n_threads = n_threads_for(batch_size, n_params, blas_threads())
     return n_threads
 
 

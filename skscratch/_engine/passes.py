@@ -130,6 +130,7 @@ class FusedMLP:
         for dense, activation, dropout in self.hidden:
             if inputs is not None:
                 inputs.append(A)
+            dense.A = A  # what Dense.forward keeps
             Z = A @ dense.W
             if activation.activation in kernels.FORWARD:
                 kernels.bias_activation(Z, dense.b, activation.activation)
@@ -140,6 +141,7 @@ class FusedMLP:
             A = Z if dropout is None else dropout.forward(Z)
         if inputs is not None:
             inputs.append(A)
+        self.last.A = A
         Z_out = A @ self.last.W
         Z_out += self.last.b
         return Z_out

@@ -53,11 +53,9 @@ class TabularTraining:
         self.n_steps = model.max_iter * self.n_batches
         self.step = 0
         # the rows of a batch split over threads, each with a network of its own over the same weights
-        # (a tabular network's elementwise layers cost as much as its products: threads pay earlier,
-        # from 16 rows a thread)
+        # (a tabular network's elementwise layers cost as much as its products: threads pay earlier)
         self.n_threads = _parallel.training_threads(
-            X, self.batch_size, max(network.n_params, _parallel.MIN_WORK_PER_BATCH // self.batch_size + 1),
-            min_rows=16)
+            X, self.batch_size, max(network.n_params, _parallel.MIN_WORK_PER_BATCH // self.batch_size + 1))
         self._bound = False
         self.gradient = _parallel.ShardedGradient(network.params, self.n_threads, self._network_for)
         self.dropouts = [layer for net in self.gradient.networks for layer in net.layers
