@@ -166,7 +166,7 @@ class FusedMLP:
                 break
             delta = delta @ dense.W.T  # dJ/dA; then back through the Dropout and the activation below
             below, activation, dropout = self.hidden[l - 1]
-            _hidden_delta(delta, activation, None if dropout is None else dropout._used, below.db)
+            delta = _hidden_delta(delta, activation, None if dropout is None else dropout._used, below.db)
         if alpha:  # dJ/dW += (alpha / S) W for every layer at once: the weights come first in the vectors
             n, coefficient = self.n_weights, alpha / S
             dtype = np.result_type(network.params, coefficient)  # NumPy's: a Python float takes the vector's
@@ -187,7 +187,11 @@ def _output_delta(delta, Y, factor, db):
 
 
 def _hidden_delta(delta, activation, mask, db):
-    """Back through a Dropout layer's ``mask`` (or None) and ``activation``; its Dense layer's ``db``."""
+    """Back through a Dropout layer's ``mask`` (or None) and ``activation``; its Dense layer's ``db``.
+
+    Returns the new delta: ``delta`` itself, or what the activation's own
+    ``backward`` returned (a layer's backward need not work in place).
+    """
     if mask is not None and mask.dtype != delta.dtype:  # NumPy would multiply in the mask's dtype: let it
         delta *= mask
         mask = None
@@ -196,5 +200,6 @@ def _hidden_delta(delta, activation, mask, db):
             delta *= mask
         delta = activation.backward(delta)
         kernels.column_sums(delta, db)
-        return
+        return delta
     kernels.hidden_delta(delta, activation.A, mask, activation.activation, db)
+    return delta
