@@ -5,18 +5,17 @@ that replaces elementwise passes of its layers is checked against the NumPy
 code it replaces, for float32 and float64 and every activation, on values
 that include the edge cases (signed zeros, huge and tiny numbers); then whole
 passes (every activation, output, dtype, with and without dropout, weights,
-L2, a normaliser) and whole fits. Then the networks it must leave alone, a
-plan that must not keep its network alive, and numba's disk cache, which
-must keep the activations' kernels apart.
+L2, a normaliser) and whole fits. Then the networks and inputs it must leave
+to the network's own passes (a layer of the user's, a subclass, layers
+changed after a first pass, what NumPy would broadcast or promote), and
+numba's disk cache, which must keep the activations' kernels apart.
 """
 
 import copy
-import gc
 import os
 import subprocess
 import sys
 import warnings
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -336,15 +335,79 @@ def test_the_passes_need_numba_a_large_network_and_numpy_input_of_its_dtype(monk
     assert passes._fused(net, X) is None
 
 
-def test_a_plan_does_not_keep_its_network_alive(kernels):
-    """predict_proba builds a network per call: its plan must not hold it (nor its activations) forever."""
-    net = network("relu", "softmax", 3, False, np.float32)
-    passes.forward(net, np.zeros((5, 20), np.float32))
-    assert len(passes._plans) >= 1
-    alive = weakref.ref(net)
-    del net
-    gc.collect()
-    assert alive() is None
+def test_a_network_whose_layers_changed_is_planned_again(kernels):
+    """The plan is made from the layers the network has at each call: swapped or added layers, a layer
+    of the user's put in, all give the network's own bits after it had been planned once."""
+    X, Y = np.random.RandomState(0).normal(size=(12, 20)), np.eye(3, dtype=bool)[[0, 1, 2] * 4]
+
+    def same_after(change):
+        ours, theirs = network("relu", "softmax", 3, False, np.float64), network("relu", "softmax", 3, False,
+                                                                                 np.float64)
+        passes.loss_and_gradients(ours, X, Y)  # planned, as it was
+        for net in (ours, theirs):
+            change(net)
+        assert passes.loss_and_gradients(ours, X, Y, None, 0.1) == theirs.loss_and_gradients(X, Y, None, 0.1)
+        assert_same_bits(ours.grads, theirs.grads)
+        theirs.set_training(False)
+        assert_same_bits(passes.forward(ours, X), theirs.forward(X))
+
+    def swap(net):
+        net.layers[1] = nn.Tanh()
+
+    def user_layer(net):
+        net.layers.insert(2, Halve())
+
+    def grow(net):
+        net.layers[-1:] = [nn.Dense(12, 7), nn.ELU(), nn.Dense(7, 3)]
+        net.init(random_state=1)
+
+    for change in (swap, user_layer, grow):
+        same_after(change)
+
+
+def test_a_subclass_of_network_keeps_its_own_passes(kernels):
+    class Traced(nn.Network):
+        def loss_and_gradients(self, *args, **kwargs):
+            self.calls = getattr(self, "calls", 0) + 1
+            return super().loss_and_gradients(*args, **kwargs)
+
+    net = Traced(network("relu", "softmax", 3, False, np.float64).layers).init(random_state=0)
+    X, Y = np.zeros((4, 20)), np.eye(3, dtype=bool)[[0, 1, 2, 0]]
+    assert passes._fused(net, X) is None
+    passes.loss_and_gradients(net, X, Y)
+    assert net.calls == 1
+
+
+def test_what_numpy_would_broadcast_or_promote_is_left_to_the_network(kernels):
+    """Masks and targets of another shape (which NumPy broadcasts: a kernel would read past them) or a
+    mask of another dtype (NumPy computes the layers above it in that dtype), a gradient vector of another
+    dtype, float16 parameters, lists and one sample as a vector: the network's own results, the same bits."""
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(5, 20))
+    Y = np.eye(3, dtype=bool)[[0, 1, 2, 0, 1]]
+    mask, other = ((rng.rand(5, units) > rate) / (1 - rate) for units, rate in [(24, 0.3), (12, 0.2)])
+    cases = [  # (dtype, X, Y, masks, grads dtype)
+        (np.float64, X, Y, [mask[:1], other], None),  # a mask of one row
+        (np.float64, X, Y, [mask, other[:, :1]], None),  # of one column
+        (np.float64, X, Y[:1], [mask, other], None),  # Y of one row
+        (np.float64, X, Y.tolist(), [mask.tolist(), other], None),
+        (np.float32, X.astype(np.float32), Y, [mask, other.astype(np.float32)], None),  # float64 on float32
+        (np.float32, X.astype(np.float32), Y, [mask.astype(np.float32), other.astype(np.float32)], np.float64),
+        (np.float64, X, Y, [mask, other], np.float32),
+        (np.float16, X.astype(np.float16), Y, [mask.astype(np.float16), other.astype(np.float16)], None),
+    ]
+    for dtype, X_, Y_, masks, grads_dtype in cases:
+        ours, theirs = (network("tanh", "softmax", 3, True, dtype) for _ in range(2))
+        if grads_dtype is not None:
+            for net in (ours, theirs):
+                net.bind(net.params, np.empty(net.params.size, grads_dtype))
+        loss = passes.loss_and_gradients(ours, X_, Y_, None, 0.1, None, masks)
+        assert loss == theirs.loss_and_gradients(X_, Y_, None, 0.1, None, masks)
+        assert_same_bits(ours.grads, theirs.grads, f"{np.dtype(dtype)}, grads {grads_dtype}")
+    net = network("relu", "softmax", 3, False, np.float64)
+    assert passes._fused(net, X[0]) is None  # one sample as a vector
+    net.set_training(False)
+    assert_same_bits(passes.forward(net, X[0]), net.forward(X[0]))
 
 
 def test_the_disk_cache_keeps_each_activations_kernel_apart(tmp_path):

@@ -23,7 +23,9 @@ NumPy, in ``nn``                                         kernel
 =======================================================  ======================
 
 The same operations in the same order and dtype give the same bits
-(``tests/test_passes.py``). What a kernel could not do to the same bits is
+(``tests/test_passes.py``; where both are NaN, the NaN's sign and payload
+may differ: the compiler may swap a product's operands). What a kernel could
+not do to the same bits is
 left to the layers' own code: the functions NumPy computes with its own
 ``exp`` and ``tanh`` (the output's softmax and the loss, the forward pass
 of tanh, logistic, elu and gelu, gelu's derivative), whose results numba's
@@ -32,27 +34,27 @@ need not match.
 :func:`loss_and_gradients` and :func:`forward` choose: these passes for such
 a network, the network's own otherwise (a layer or activation of the
 user's, sparse or another library's input, numba absent or switched off, a
-small network).
+small network), and for inputs that NumPy would broadcast or compute in
+another dtype (:meth:`FusedMLP.takes`).
 
 This module knows the layers by their class and module (``_engine`` imports
 nothing of ``nn``; see ``dispatch`` for the optimizers).
 """
 
-import threading
-import weakref
-
 import numpy as np
 
 from . import kernels
 
+_NETWORK = ("skscratch.nn.network", "Network")  # not a subclass: its own passes may differ
 _LAYERS = "skscratch.nn.layers"
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # numba's kernels are compiled for these
 _ACTIVATION_LAYERS = {"Elementwise", "Identity", "Logistic", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU"}
 
 
 def loss_and_gradients(network, X, Y, sample_weight=None, alpha=0.0, normalizer=None, dropout_masks=None):
     """``network.loss_and_gradients(...)``: the same loss, and the same bits in ``network.grads``."""
     fused = _fused(network, X)
-    if fused is None:
+    if fused is None or not fused.takes(network, X, Y, dropout_masks):
         return network.loss_and_gradients(X, Y, sample_weight, alpha, normalizer, dropout_masks)
     return fused.loss_and_gradients(network, X, Y, sample_weight, alpha, normalizer, dropout_masks)
 
@@ -64,22 +66,18 @@ def forward(network, X):
     return network.forward(X) if fused is None else fused.forward(X)
 
 
-_plans: "weakref.WeakKeyDictionary[object, FusedMLP | None]" = weakref.WeakKeyDictionary()  # network -> its
-# FusedMLP (which must not refer to it), or None
-_planning = threading.Lock()  # (the training threads each plan a network of their own)
-
-
 def _fused(network, X):
-    """The network's :class:`FusedMLP` if the kernels run for it and for X, else None."""
+    """The network's :class:`FusedMLP` if the kernels run for it and for X, a matrix, else None.
+
+    Planned at each call, from the layers the network has now (walking them
+    costs microseconds; a plan kept would miss a layer the user swapped).
+    """
     params = network.params
-    if not (isinstance(X, np.ndarray) and isinstance(params, np.ndarray) and X.dtype == params.dtype
-            and kernels.use_for(params)):
+    if not ((type(network).__module__, type(network).__name__) == _NETWORK and isinstance(X, np.ndarray)
+            and X.ndim == 2 and isinstance(params, np.ndarray) and params.dtype in _DTYPES
+            and X.dtype == params.dtype and kernels.use_for(params)):
         return None
-    plan = _plans.get(network, False)
-    if plan is False:
-        with _planning:
-            plan = _plans[network] = FusedMLP.of(network)
-    return plan
+    return FusedMLP.of(network)
 
 
 def _is(layer, *names):
@@ -94,9 +92,7 @@ class FusedMLP:
     ``hidden`` lists, per hidden layer, its Dense layer, its activation
     layer and its Dropout layer (or None); ``last`` is the output Dense
     layer. The layers' parameters and gradients are views into the
-    network's flat vectors: the passes read and write those. It holds the
-    layers, not the network, which each pass is given: a network that is
-    no longer used is freed, its plan with it.
+    network's flat vectors: the passes read and write those.
     """
 
     def __init__(self, hidden, last, n_weights):
@@ -119,6 +115,22 @@ class FusedMLP:
         if len(layers) != 1 or not _is(layers[0], "Dense"):
             return None
         return cls(hidden, layers[0], network.n_penalised)
+
+    def takes(self, network, X, Y, dropout_masks):
+        """Whether the kernels compute this training pass as NumPy would, in the parameters' dtype.
+
+        The gradient vector in that dtype, ``Y`` of the output's shape and
+        each mask an array of its layer's shape in that dtype: NumPy would
+        broadcast another shape (the kernels would read past the array) and
+        compute the layers above a mask of another dtype in that dtype.
+        """
+        n, dtype = X.shape[0], network.params.dtype
+        if not (isinstance(network.grads, np.ndarray) and network.grads.dtype == dtype
+                and isinstance(Y, np.ndarray) and Y.shape == (n, self.last.W.shape[1])):
+            return False
+        units = [dense.W.shape[1] for dense, _, dropout in self.hidden if dropout is not None]
+        return all(mask is None or (isinstance(mask, np.ndarray) and mask.dtype == dtype and mask.shape == (n, m))
+                   for mask, m in zip(dropout_masks or (), units))
 
     def forward(self, X, inputs=None):
         """The logits of X, in the layers' current mode; each Dense layer's input appended to ``inputs``.
@@ -192,7 +204,8 @@ def _hidden_delta(delta, activation, mask, db):
     Returns the new delta: ``delta`` itself, or what the activation's own
     ``backward`` returned (a layer's backward need not work in place).
     """
-    if mask is not None and mask.dtype != delta.dtype:  # NumPy would multiply in the mask's dtype: let it
+    if mask is not None and (mask.dtype != delta.dtype or mask.shape != delta.shape):  # NumPy would multiply
+        # in the mask's dtype, or broadcast it: let it
         delta *= mask
         mask = None
     if activation.activation not in kernels.BACKWARD:  # gelu: its derivative needs NumPy's tanh
