@@ -316,8 +316,8 @@ def _bias_activation(Z, b, kind, zero, slope):
         for i in range(n):
             for j in range(m):
                 z = Z[i, j] + b[j]  # Dense.forward: Z += b
-                # relu: np.maximum(Z, 0), as NumPy's vector loop gives it: -0 made +0 (its scalar tail
-                # keeps -0), a NaN kept (NumPy's may come back as another NaN)
+                # relu: np.maximum(Z, 0), as NumPy gives it: -0 made +0 (at every length, with and
+                # without AVX2), a NaN kept (NumPy's may come back as another NaN)
                 Z[i, j] = z if z > zero or z != z else zero
     else:  # LEAKY_RELU
         for i in range(n):
