@@ -414,9 +414,10 @@ class CompileTimer:
 
 
 # numba's own need, in a process of its own: the RSS that importing numba and compiling the kernels
-# of one fit (a ReLU network's passes and Adam's step, with L2) add to skscratch's, at their peak
+# of one fit (a ReLU network's passes, Adam's step, and the threads' gradients summed with the L2
+# term) add to skscratch's, at their peak
 NUMBA_NEED_PROBE = """
-import sys, tempfile, os
+import sys
 import numpy as np
 sys.path.insert(0, {benchmarks!r})
 from _machine import reset_peak_rss, rss_mib
@@ -431,6 +432,8 @@ reset_peak_rss()
 import numba
 passes.loss_and_gradients(network, X, Y, None, 1e-4)
 dispatch.update(adam, network.params, network.grads)
+kernels.add_shards(slice(0, network.params.size), network.grads.copy(), network.grads[None], network.params,
+                   network.n_penalised, 1e-4)
 passes.forward(network, X)
 print(kernels.ENABLED, rss_mib()[1] - before)
 """

@@ -297,8 +297,9 @@ def conditions_description(report):
 
 
 def reference_runs(runs):
-    """The runs the targets are judged on: those of the quiet condition with the most threads and
-    the kernels on (the project's targets were set for it); else those of the first condition."""
+    """The runs most targets are judged on: those of the quiet condition with the most threads and
+    the kernels on (the project's targets were set for it); else those of the first condition. (The
+    targets of one thread are judged on the quiet one-thread runs: ``bench_train.one_thread_runs``.)"""
     if not runs:
         return []
 

@@ -14,7 +14,8 @@ from _contenders import ARRAY_API_CONTENDERS, SETTINGS, split_contender
 
 @dataclass(frozen=True)
 class Comparison:
-    """skscratch's ``metric`` against a peer's: a ratio, or a difference in points."""
+    """skscratch's ``metric`` against a peer's: a ratio (``kind`` "ratio"), a difference in points
+    ("difference"), or ours against twice the peer's plus numba's own need ("memory")."""
 
     metric: str
     ours: str
@@ -114,7 +115,7 @@ class Target:
     limit: float
     network: tuple | None = None
     batch_size: int = SETTINGS["batch_size"]
-    threads: int | None = None  # judged on the quiet runs of this many threads; None: of the most threads
+    threads: int | None = None  # 1: judged on the quiet one-thread runs; None: on those of the most threads
 
     def passes(self, value):
         if self.comparison.kind in ("ratio", "memory"):

@@ -43,7 +43,7 @@ def test_the_memory_target_allows_twice_sklearns_and_numbas_own_need(targets):
     comparison = targets.MEMORY_COMPARISON
     with_numba = targets.judged_results(measured, {"float32": 120.0})
     assert comparison.value(with_numba) == pytest.approx(300 / (2 * 100 + 120))
-    assert comparison.value(targets.judged_results(measured)) == pytest.approx(1.5)  # no kernel ran: no need
+    assert comparison.value(targets.judged_results(measured)) == pytest.approx(1.5)  # judged without numba's need
     rows = targets.evaluate_targets([measured], numba_need={"float32": 120.0})
     memory = next(row for row in rows if row["target"].startswith("memory"))
     assert memory["result"] == "PASS" and memory["measured"] == "0.938×"

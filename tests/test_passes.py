@@ -8,7 +8,8 @@ passes (every activation, output, dtype, with and without dropout, weights,
 L2, a normaliser) and whole fits. Then the networks and inputs it must leave
 to the network's own passes (a layer of the user's, a subclass, layers
 changed after a first pass, what NumPy would broadcast or promote), and
-numba's disk cache, which must keep the activations' kernels apart.
+numba's disk cache, which keeps an index of its own for each activation's
+kernel.
 """
 
 import copy
@@ -411,8 +412,10 @@ def test_what_numpy_would_broadcast_or_promote_is_left_to_the_network(kernels):
 
 
 def test_the_disk_cache_keeps_each_activations_kernel_apart(tmp_path):
-    """The kernels of hidden_delta are closures of one function: compiled, then loaded from an empty
-    cache folder in a second process, each activation must still give NumPy's bits."""
+    """The kernels of hidden_delta are closures of one function. Each has an index file of its own in
+    numba's disk cache (numba keeps one per name: processes compiling two activations' kernels at once,
+    xdist's or joblib's, would write over each other's entries in a shared one); compiled in one
+    process and loaded from the cache in a second, each still gives NumPy's bits."""
     code = """
 import numpy as np
 from skscratch._engine import kernels
@@ -433,3 +436,5 @@ print(sum(k.stats.cache_hits.total() for k in kernels._compiled.values()))
         assert run.returncode == 0, run.stderr[-3000:]
     assert runs[0].stdout.split() == ["0"]  # compiled
     assert runs[1].stdout.split() == [str(len(_kernels.BACKWARD))]  # each loaded from the cache
+    indexes = sorted(path.name.split("-")[0] for path in tmp_path.rglob("*.nbi") if "hidden_delta" in path.name)
+    assert indexes == sorted(f"kernels._hidden_delta_{kind}" for kind in _kernels.BACKWARD.values())

@@ -1,4 +1,4 @@
-"""Fused kernels compiled by numba: the optimizers' steps in one pass over the parameters.
+"""Fused kernels compiled by numba: the optimizers' steps, and the passes' elementwise work, each in one pass.
 
 NumPy runs the Adam step as a dozen separate passes over every parameter
 (``m *= b1``, ``step = g * (1 - b1)``, ``m += step``, ...), each reading and
@@ -74,12 +74,15 @@ ENABLED = _numba_installed() and _switch()
 #: loading numba and its compiled kernels costs about 0.5 s once per process
 #: (2.5 s the very first time, compiling; cached on disk afterwards). At
 #: 200,000 parameters that pays back in 3,000 steps, ten Fashion-MNIST
-#: epochs; the 512-256 network (535,818) pays back within four.
+#: epochs; the 512-256 network (535,818) pays back within four. (Measured
+#: for Adam's step; the fused passes of ``passes`` follow the same threshold,
+#: so that a network loads numba for both or for neither.)
 MIN_PARAMS = 200_000
 
 
 def use_for(params):
-    """Whether to step the flat parameter vector ``params`` with the fused kernels."""
+    """Whether the fused kernels run for a network of the flat parameter vector ``params``: its
+    optimizer's step (``dispatch``) and its passes (``passes``)."""
     return ENABLED and params.size >= MIN_PARAMS
 
 

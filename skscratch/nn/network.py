@@ -231,7 +231,29 @@ class Network:
         return self.output_activation(self.forward(X))
 
     def output_activation(self, Z_out):
-        """``P = g(Z_L)`` from the logits, in place: the output activation named by ``output``."""
+        """``P = g(Z_L)`` from the logits: the output activation named by ``output``.
+
+        Parameters
+        ----------
+        Z_out : array of shape (n_samples, n_outputs)
+            The logits, the output of the last layer. On NumPy they are
+            overwritten by P (``loss_and_gradients`` needs them no more);
+            another array library may return a new array instead.
+
+        Returns
+        -------
+        P : array of shape (n_samples, n_outputs)
+            Probabilities (softmax, logistic), or the regression's predictions
+            (identity, exp).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skscratch import nn
+        >>> net = nn.Network.mlp([2, 3, 2]).init(random_state=0)
+        >>> net.output_activation(np.array([[0.0, np.log(3.0)]])).round(2)
+        array([[0.25, 0.75]])
+        """
         return ACTIVATIONS[self.output](Z_out, self.xp)
 
     def loss(self, X, Y, sample_weight=None, alpha=0.0):
@@ -287,7 +309,41 @@ class Network:
         return float(loss)
 
     def objective(self, Z_out, Y, sample_weight, alpha, S):
-        """J = sum_i s_i loss(y_i, z_i) / S + alpha / (2 S) * sum ||W||^2, from the logits ``Z_out``."""
+        """The loss J from the logits: ``sum_i s_i loss(y_i, z_i) / S + alpha / (2 S) sum ||W||^2``.
+
+        The loss of ``output``'s canonical pair (cross-entropy for softmax and
+        logistic, half the squared error for identity, half Poisson's deviance
+        for exp), written in the logits, where it is exact.
+
+        Parameters
+        ----------
+        Z_out : array of shape (n_samples, n_outputs)
+            The logits, the output of the last layer (not changed).
+        Y : array of shape (n_samples, n_outputs)
+            Targets: one-hot or 0/1 indicators for classification.
+        sample_weight : array of shape (n_samples,) or None
+            ``s_i``; None: every sample weighs 1.
+        alpha : float
+            L2 penalty strength, as given to the estimators: the penalty is
+            ``alpha / (2 S)`` times the squared norm of the weights (not the
+            biases).
+        S : float
+            The normaliser: the sum of ``sample_weight``, or n_samples (see
+            ``normalizer`` of :meth:`loss_and_gradients`).
+
+        Returns
+        -------
+        J : scalar (a 0-d array on NumPy)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skscratch import nn
+        >>> net = nn.Network.mlp([2, 3, 2]).init(random_state=0)
+        >>> Z, Y = np.zeros((2, 2)), np.eye(2, dtype=bool)
+        >>> round(float(net.objective(Z, Y, None, 0.0, 2)), 6)  # two classes, no preference: log 2
+        0.693147
+        """
         xp = self.xp
         losses = LOSSES[self.output](Y, Z_out, xp)
         squared_norm = sum(seam.squared_norm(xp, W) for W, _ in self.penalised) if alpha else 0.0
