@@ -132,16 +132,15 @@ class FusedMLP:
         return all(mask is None or (isinstance(mask, np.ndarray) and mask.dtype == dtype and mask.shape == (n, m))
                    for mask, m in zip(dropout_masks or (), units))
 
-    def forward(self, X, inputs=None):
-        """The logits of X, in the layers' current mode; each Dense layer's input appended to ``inputs``.
+    def forward(self, X):
+        """The logits of X, in the layers' current mode.
 
-        The activation layers keep their output (and gelu its input), and the
+        Each Dense layer keeps its input ``A`` (which the backward pass reads),
+        the activation layers their output (and gelu its input), and the
         Dropout layers their mask, as their own ``forward`` does.
         """
         A = X
         for dense, activation, dropout in self.hidden:
-            if inputs is not None:
-                inputs.append(A)
             dense.A = A  # what Dense.forward keeps
             Z = A @ dense.W
             if activation.activation in kernels.FORWARD:
@@ -151,8 +150,6 @@ class FusedMLP:
                 Z += dense.b
                 Z = activation.forward(Z)
             A = Z if dropout is None else dropout.forward(Z)
-        if inputs is not None:
-            inputs.append(A)
         self.last.A = A
         Z_out = A @ self.last.W
         Z_out += self.last.b
@@ -160,9 +157,8 @@ class FusedMLP:
 
     def loss_and_gradients(self, network, X, Y, sample_weight, alpha, normalizer, dropout_masks):
         """As :meth:`Network.loss_and_gradients <skscratch.nn.Network.loss_and_gradients>`, step for step."""
-        inputs = []
         network.set_training(True, dropout_masks)
-        Z_out = self.forward(X, inputs)
+        Z_out = self.forward(X)
         if normalizer is not None:
             S = normalizer
         else:
@@ -173,7 +169,7 @@ class FusedMLP:
         _output_delta(delta, Y, (1 / S) if sample_weight is None else sample_weight / S, self.last.db)
         for l in range(len(self.hidden), -1, -1):
             dense = self.last if l == len(self.hidden) else self.hidden[l][0]
-            np.matmul(inputs[l].T, delta, out=dense.dW)  # dJ/dW = A^T delta
+            np.matmul(dense.A.T, delta, out=dense.dW)  # dJ/dW = A^T delta
             if l == 0:
                 break
             delta = delta @ dense.W.T  # dJ/dA; then back through the Dropout and the activation below
