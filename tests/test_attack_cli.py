@@ -6,6 +6,8 @@
 - Ctrl-C while ``train --animate`` draws ends with exit status 130 and one line, the model saved and the
   animation absent or whole: matplotlib never sees a KeyboardInterrupt.
 - Ctrl-C as the process ends, even after its work is done, gives exit status 130, never death by SIGINT.
+- Ctrl-C while a module is imported ends the command once the import has ended, whatever the importing code
+  made of the KeyboardInterrupt.
 
 Presses are made at exact moments, never after a delay: a small script runs the real entry point with a
 press (``os.kill`` of SIGINT to itself) placed where it must land.
@@ -352,6 +354,48 @@ def test_a_second_ctrl_c_as_the_process_ends_never_kills_it(tmp_path):
     assert (result.returncode, result.stderr) == (130, "skscratch train: interrupted\n"), result.stderr
     assert "Interrupted after 1 full epoch(s): saving the model as it is." in result.stdout
     assert len(skscratch.load(folder / "model.npz").named_steps["mlp"].loss_curve_) == 1
+
+
+# A press while ``module`` is being imported, as the CI machine's press landed while NumPy's C core imported
+# datetime: C code that imports reports the KeyboardInterrupt as an ImportError ("mangle"), and a library
+# that tries an optional import goes on without the module, and without the press ("swallow").
+PRESS_DURING_AN_IMPORT = """
+    import os, signal, sys, time
+
+    MODULE, WHAT = sys.argv[1:3]
+    sys.argv = ["skscratch", *sys.argv[3:]]
+
+    class PressWhileImporting:
+        def find_spec(self, name, path=None, target=None):
+            if name != MODULE:
+                return None
+            sys.meta_path.remove(self)
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.3)  # the handler runs here, inside the import
+            except KeyboardInterrupt:
+                if WHAT == "mangle":
+                    raise ImportError('PyCapsule_Import could not import module "datetime"') from None
+            return None  # the import goes on as usual
+
+    sys.meta_path.insert(0, PressWhileImporting())
+    from skscratch.cli.console import console_main
+
+    console_main()
+"""
+
+
+@pytest.mark.parametrize("what", ["mangle", "swallow"])
+@pytest.mark.parametrize("module", ["numpy", "sklearn.datasets"])  # as the command starts; as it loads digits
+def test_ctrl_c_during_an_import_ends_the_command_once_the_import_has_ended(tmp_path, module, what):
+    """A traceback of ImportError (CI, stop 32) if mangled; if swallowed, the training ran to its end."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    result = run_script(PRESS_DURING_AN_IMPORT, module, what, "train", "--data", "digits", "--epochs", "3",
+                        "--hidden", "8", "--out", "model.npz", cwd=folder)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr in ("skscratch: interrupted\n", "skscratch train: interrupted\n"), result.stderr
+    assert "epoch" not in result.stdout and list(folder.iterdir()) == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="closes a file descriptor with a POSIX shell")

@@ -344,6 +344,8 @@ def main(argv=None):
             if os.environ.get("SKSCRATCH_DEBUG"):
                 raise
             status, message = 1, "error: " + _describe(exc, args.command)
+            if ctrl_c.delivered:  # C code that called back into Python may report a KeyboardInterrupt as
+                message = None  # an error of its own: the press is what ended the command
         if ctrl_c.presses:
             status = INTERRUPTED
         if status == INTERRUPTED:
