@@ -388,14 +388,22 @@ PRESS_DURING_AN_IMPORT = """
 @pytest.mark.parametrize("what", ["mangle", "swallow"])
 @pytest.mark.parametrize("module", ["numpy", "sklearn.datasets"])  # as the command starts; as it loads digits
 def test_ctrl_c_during_an_import_ends_the_command_once_the_import_has_ended(tmp_path, module, what):
-    """A traceback of ImportError (CI, stop 32) if mangled; if swallowed, the training ran to its end."""
+    """A traceback of ImportError (CI, stop 32) if mangled; if swallowed, the training ran to its end.
+
+    The press is raised within about 10 ms of the import's end: on a busy machine, that may be in the
+    first epochs already (a few ms each here), which save the model as it is.
+    """
     folder = tmp_path / "run"
     folder.mkdir()
-    result = run_script(PRESS_DURING_AN_IMPORT, module, what, "train", "--data", "digits", "--epochs", "3",
+    result = run_script(PRESS_DURING_AN_IMPORT, module, what, "train", "--data", "digits", "--epochs", "2000",
                         "--hidden", "8", "--out", "model.npz", cwd=folder)
     assert result.returncode == 130, result.stderr
     assert result.stderr in ("skscratch: interrupted\n", "skscratch train: interrupted\n"), result.stderr
-    assert "epoch" not in result.stdout and list(folder.iterdir()) == []
+    assert "epoch 2000/2000" not in result.stdout
+    names = [p.name for p in folder.iterdir()]
+    assert names == [] or "Interrupted after" in result.stdout and names == ["model.npz"]
+    if names:
+        assert len(skscratch.load(folder / "model.npz").named_steps["mlp"].loss_curve_) < 2000
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="closes a file descriptor with a POSIX shell")

@@ -11,10 +11,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from skscratch._engine import ctrl_c as ctrl_c_module
 from skscratch._engine.ctrl_c import CtrlC, _import_frames
+from skscratch.cli import CommandError
 
 
 class RunWhenImported(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -85,6 +88,17 @@ def test_a_program_that_runs_as_it_is_imported_is_interrupted_at_once(importing)
     assert importing(program) == 2
 
 
+def test_a_press_a_second_after_a_kept_one_is_raised_even_inside_the_import(importing, monkeypatch):
+    """An import that hangs can still be stopped; two presses in a row are still kept."""
+    ctrl_c = CtrlC()
+    importing(lambda: [ctrl_c(signal.SIGINT, sys._getframe()) for _ in range(2)])
+    assert ctrl_c.presses == 2 and not ctrl_c.delivered
+    monkeypatch.setattr(ctrl_c_module, "INSIST_AFTER_S", 0.0)
+    with pytest.raises(KeyboardInterrupt):
+        importing(lambda: ctrl_c(signal.SIGINT, sys._getframe()))
+    assert ctrl_c.presses == 3 and ctrl_c.delivered
+
+
 def test_held_wins_over_an_import(importing):
     ctrl_c = CtrlC()
     with pytest.raises(KeyboardInterrupt):
@@ -94,9 +108,9 @@ def test_held_wins_over_an_import(importing):
     assert ctrl_c.presses == 1 and ctrl_c.delivered
 
 
-def run_python(*parts):
+def run_python(*parts, flags=()):
     code = "".join(textwrap.dedent(part) for part in parts)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -141,6 +155,50 @@ def test_a_real_press_during_an_import_is_raised_once_the_import_has_ended():
     assert out == "['import ended', 'after the import', 'KeyboardInterrupt'] 1\n"  # asking again is no press
 
 
+def test_a_kept_press_asks_again_once_and_only_after_the_import():
+    """Each signal makes the system calls under way fail with EINTR, which C code inside an import may not
+    retry: one signal, the press's own, while the import runs (0.2 s), and one after it."""
+    out = run_python(IMPORT_THAT_PRESSES, """
+        sent = []
+        pthread_kill = signal.pthread_kill
+        signal.pthread_kill = lambda *args: (sent.append("import ended" in seen),
+                                             pthread_kill(*args))
+        with handling_ctrl_c() as ctrl_c:
+            try:
+                import pressing
+                time.sleep(600)
+            except KeyboardInterrupt:
+                seen.append("KeyboardInterrupt")
+        print(seen, sent)
+    """)
+    assert out == "['import ended', 'KeyboardInterrupt'] [True]\n"
+
+
+def test_the_frozen_import_system_is_seen_before_importlib_is_imported():
+    """``python -S``: until ``importlib`` is imported, the import system's modules keep their frozen names."""
+    out = run_python(f"""
+        import sys
+        sys.path.insert(0, {str(Path(ctrl_c_module.__file__).parents[2])!r})
+        import _frozen_importlib
+        from skscratch._engine.ctrl_c import _import_frames
+
+        class Counting:
+            def find_spec(self, name, path=None, target=None):
+                return _frozen_importlib.ModuleSpec(name, self) if name == "counting" else None
+
+            def create_module(self, spec):
+                return None
+
+            def exec_module(self, module):
+                module.frames = _import_frames(sys._getframe())
+
+        sys.meta_path.insert(0, Counting())
+        import counting
+        print("importlib" in sys.modules, _frozen_importlib.__name__, counting.frames > 0)
+    """, flags=["-S"])
+    assert out == "False _frozen_importlib True\n"
+
+
 def test_a_press_kept_for_later_never_reaches_the_handler_put_back():
     """The import ends the block, and with it our handler: Python's own, back, must never see the press."""
     out = run_python(IMPORT_THAT_PRESSES, """
@@ -156,26 +214,25 @@ def test_a_press_kept_for_later_never_reaches_the_handler_put_back():
     assert out == "['import ended', 'no KeyboardInterrupt'] 1 True\n"
 
 
-def test_an_error_that_follows_a_press_is_reported_as_the_press(monkeypatch, capsys):
-    """C code that calls back into Python may turn the KeyboardInterrupt into an error of its own."""
+@pytest.mark.parametrize("error, said", [
+    (RuntimeError("callback failed"), "interrupted"),  # C code that turned the KeyboardInterrupt into its own
+    (ImportError('PyCapsule_Import could not import module "datetime"'), "interrupted"),
+    (OSError(28, "No space left on device", "model.npz"), "error: model.npz: No space left on device"),
+    (CommandError("cannot save the model to m.npz: disk full"), "error: cannot save the model to m.npz: disk full"),
+])
+def test_an_unexpected_error_that_follows_a_press_is_the_press(monkeypatch, capsys, error, said):
+    """An error of the user's or the system's after the press (the model saved as it was, and then not) is
+    said, with exit status 130; one that is no such error is what the press became, and is not a bug."""
     from skscratch import cli
+    from skscratch._engine.ctrl_c import current_ctrl_c
     from skscratch.cli import _commands
 
-    def evaluate_as_c_code_would(*args, **kwargs):
-        try:
-            raise KeyboardInterrupt  # (what a press's handler raised)
-        except KeyboardInterrupt:
-            raise RuntimeError("callback failed") from None
-
     def pressing_evaluate(*args, **kwargs):
-        from skscratch._engine.ctrl_c import current_ctrl_c
-
-        ctrl_c = current_ctrl_c()
         try:
-            ctrl_c(signal.SIGINT, sys._getframe())
+            current_ctrl_c()(signal.SIGINT, sys._getframe())  # the press, raised here
         except KeyboardInterrupt:
-            evaluate_as_c_code_would()
+            raise error from None
 
     monkeypatch.setattr(_commands, "evaluate", pressing_evaluate)
     assert cli.main(["evaluate", "--model", "m.npz", "--data", "digits"]) == 130
-    assert capsys.readouterr().err == "skscratch evaluate: interrupted\n"
+    assert capsys.readouterr().err == f"skscratch evaluate: {said}\n"

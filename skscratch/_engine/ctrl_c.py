@@ -7,23 +7,28 @@ take charge of Ctrl-C before NumPy, scikit-learn and pandas start loading
 with exit status 130 and no traceback:
 
 - the first Ctrl-C raises KeyboardInterrupt where the program is: start-up
-  and loading stop there, training stops after the current minibatch;
+  and loading stop there (once an import under way has ended: see below),
+  training stops after the current minibatch;
 - while a file is being written (:meth:`CtrlC.held`), it waits until the
   file is whole, so an output is written completely or not at all;
 - a long task that must stop early, but only where it can stop cleanly,
   runs held and stops at its own checkpoints (:meth:`CtrlC.checkpoint`):
   ``train --animate`` stops drawing between two frames, so matplotlib's
   code and finalizers never see a KeyboardInterrupt;
-- a press while a module is being imported is delivered as soon as the
-  import has ended (a few milliseconds to a second): a KeyboardInterrupt
-  raised inside an import is not safe, because C code that imports a module
-  may report it as another error (NumPy's C core asks for ``datetime``
-  through ``PyCapsule_Import``, which turns any failure into ``ImportError:
-  PyCapsule_Import could not import module "datetime"``), and a library that
-  tries an optional import would go on without that module and without the
-  press;
-- later presses are only counted, so a second Ctrl-C cannot break off the
-  clean-up that the first one started;
+- a press while a module is being imported is kept until the import has
+  ended (the outermost one begun since the handler took charge: the whole
+  start-up, about a second; matplotlib's first import, which builds its
+  font cache, can take longer), then raised within about 10 ms. A
+  KeyboardInterrupt raised inside an import is not safe: C code that
+  imports a module may report it as another error (NumPy's C core asks for
+  ``datetime`` through ``PyCapsule_Import``, which turns any failure into
+  ``ImportError: PyCapsule_Import could not import module "datetime"``),
+  and a library that tries an optional import would go on without that
+  module and without the press. A press a second or more after the kept
+  one is raised at once, inside the import or not, so that an import that
+  hangs can still be stopped;
+- later presses, once one was raised, are only counted, so a second Ctrl-C
+  cannot break off the clean-up that the first one started;
 - a press as the command ends, even after its work is done, makes the exit
   status 130 too: the process ends itself, after the exit handlers, rather
   than through Python's teardown, where a press killed it by SIGINT.
@@ -38,11 +43,16 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C: 128 + SIGINT
 BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away
-RETRY_AFTER_IMPORT_S = 0.01  # how often a press that came during an import asks again to be delivered
-_IMPORT_SYSTEM = frozenset({"importlib._bootstrap", "importlib._bootstrap_external"})  # frozen or not
+POLL_S = 0.01  # how often a press kept during an import looks whether the import has ended
+INSIST_AFTER_S = 1.0  # a press this long after a kept one is raised at once, even inside an import
+# The import system's modules, by their frozen names (until ``importlib`` is imported, which renames them)
+# and by their own (also the names of their files' modules, where they are not frozen).
+_IMPORT_SYSTEM = frozenset({"_frozen_importlib", "_frozen_importlib_external", "importlib._bootstrap",
+                            "importlib._bootstrap_external"})
 
 
 def _import_frames(frame):
@@ -61,7 +71,7 @@ def _import_frames(frame):
 
 
 class CtrlC:
-    """A SIGINT handler: the first press raises KeyboardInterrupt, unless held or during an import.
+    """A SIGINT handler: the first press raises KeyboardInterrupt, unless held or kept during an import.
 
     Attributes
     ----------
@@ -88,8 +98,9 @@ class CtrlC:
         self.presses = 0
         self._held = 0
         self._delivered = False
-        self._asking_again = False  # the next call is a press asking again, not a new press
-        self._will_ask_again = False  # a press kept during an import will ask again soon
+        self._kept_since = None  # time.monotonic() of a press kept during an import, until it asks again
+        self._asking_again = False  # the next call is a kept press asking again, not a new press
+        self._lock = threading.Lock()  # between asking again and putting back the handler before this one
         # A program that runs as a module is imported (``import my_training``) runs all along inside that
         # import: only the imports begun since this CtrlC took charge keep a press for later.
         self._imports_outside = _import_frames(sys._getframe(1))
@@ -110,29 +121,39 @@ class CtrlC:
         if self._held:
             return
         if self.presses and not self._delivered and _import_frames(frame) > self._imports_outside:
-            if not self._will_ask_again:  # (one timer at a time, even if pressed again meanwhile)
-                self._will_ask_again = True
-                timer = threading.Timer(RETRY_AFTER_IMPORT_S, self._ask_again)  # and again, until the import ends
-                timer.daemon = True
-                timer.start()
-            return
+            if self._kept_since is None:
+                self._kept_since = time.monotonic()
+                threading.Thread(target=self._ask_again_after_import, name="skscratch-ctrl-c", daemon=True).start()
+                return
+            if time.monotonic() - self._kept_since < INSIST_AFTER_S:
+                return
         self._deliver()
 
-    def _ask_again(self):
-        """Send SIGINT to the main thread again, as a press would, if this CtrlC still handles it.
+    def _ask_again_after_import(self):
+        """Once the main thread has left the import, send it SIGINT again: the kept press, as a press would.
 
-        A signal, not only a call of the handler (:func:`_thread.interrupt_main`):
-        it also ends a wait of the main thread's (``time.sleep``, a read), as a
-        press does, where a call would wait for the wait to end.
+        A signal to the main thread, as a press is, and not a call of the
+        handler (:func:`_thread.interrupt_main`): it also ends a wait of the
+        main thread's (``time.sleep``, a read). Only one, and only once the
+        import has ended: a signal makes the system calls under way fail with
+        EINTR, which C code inside an import may not retry. On Windows, which
+        has no signal to a thread, a call of the handler.
         """
-        self._will_ask_again = False
-        if signal.getsignal(signal.SIGINT) is not self:
-            return
-        self._asking_again = True
-        if hasattr(signal, "pthread_kill"):
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-        else:  # (Windows)
-            _thread.interrupt_main(signal.SIGINT)
+        main = threading.main_thread().ident
+        while True:
+            time.sleep(POLL_S)
+            with self._lock:
+                if self._delivered or self._held or signal.getsignal(signal.SIGINT) is not self:
+                    self._kept_since = None  # raised meanwhile (or held, or no longer ours): nothing to ask
+                    return
+                if _import_frames(sys._current_frames().get(main)) > self._imports_outside:
+                    continue
+                self._kept_since, self._asking_again = None, True
+                if hasattr(signal, "pthread_kill"):
+                    signal.pthread_kill(main, signal.SIGINT)
+                else:
+                    _thread.interrupt_main(signal.SIGINT)
+                return
 
     def _deliver(self):
         if self.presses and not self._delivered:
@@ -191,4 +212,6 @@ def handling_ctrl_c():
     try:
         yield ctrl_c
     finally:
-        signal.signal(signal.SIGINT, previous)
+        with ctrl_c._lock:  # a kept press asks again now or never: never of the handler put back
+            ctrl_c.hold_forever()  # (putting it back runs a pending call of ours first: counted, not raised)
+            signal.signal(signal.SIGINT, previous)

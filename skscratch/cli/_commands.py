@@ -344,8 +344,9 @@ def main(argv=None):
             if os.environ.get("SKSCRATCH_DEBUG"):
                 raise
             status, message = 1, "error: " + _describe(exc, args.command)
-            if ctrl_c.delivered:  # C code that called back into Python may report a KeyboardInterrupt as
-                message = None  # an error of its own: the press is what ended the command
+            if ctrl_c.delivered and _unexpected(exc):  # C code may report a KeyboardInterrupt as an error
+                message = None  # of its own: the press is what ended the command. (A file it could not
+                # save, after the press, is said.)
         if ctrl_c.presses:
             status = INTERRUPTED
         if status == INTERRUPTED:
@@ -371,6 +372,11 @@ def _run(args):
     else:
         predict(args.model, args.data, args.out, show=args.show)
     return 0
+
+
+def _unexpected(exc):
+    """Whether ``exc`` is none of the errors a command reports as the user's or the system's: a bug, or worse."""
+    return not (isinstance(exc, (CommandError, ValueError, MemoryError)) or isinstance(exc, OSError) and exc.strerror)
 
 
 def _describe(exc, command):

@@ -33,6 +33,11 @@ def console_main():
     except BrokenPipeError:  # skscratch ... | head: stop quietly, as other Unix tools do
         code = BROKEN_PIPE
         _discard_output()
+    except Exception:  # a press raised in an import, a second one after a kept one, that C code made an error
+        if not ctrl_c.delivered:
+            raise
+        code = INTERRUPTED
+        print("skscratch: interrupted", file=sys.stderr)
     except SystemExit as exc:  # argparse: a usage error, --help
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         if not isinstance(exc.code, (int, type(None))):
