@@ -33,7 +33,7 @@ def console_main():
     except BrokenPipeError:  # skscratch ... | head: stop quietly, as other Unix tools do
         code = BROKEN_PIPE
         _discard_output()
-    except Exception:  # a press raised in an import, a second one after a kept one, that C code made an error
+    except Exception:  # what C code made of a raised press (a second one, raised inside an import), or a bug
         if not ctrl_c.delivered:
             raise
         code = INTERRUPTED
